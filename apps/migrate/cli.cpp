@@ -1,0 +1,154 @@
+#include "cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "migrate/config/knexfile.hpp"
+#include "migrate/core/error.hpp"
+#include "migrate/core/text.hpp"
+#include "migrate/migrations/new_migration.hpp"
+#include "migrate/pg/errors.hpp"
+#include "migrate/runner/commands.hpp"
+
+namespace migrate::cli {
+namespace {
+
+struct Arguments {
+  std::string knexfile = "knexfile.yaml";
+  std::string environment;
+  std::string log_format = "text";
+  std::string tx_mode = "single";
+  std::string tenant;
+  std::string migration_name;
+  bool all = false;
+  bool fail_fast = false;
+  bool no_claims = false;
+  int concurrency = 0;
+  int per_host = -1;
+  std::string only;
+  std::string exclude;
+  std::string shard;
+};
+
+config::Settings load(const Arguments& args) {
+  return config::load_settings(args.knexfile, config::choose_environment(args.environment));
+}
+
+runner::EngineOptions engine_options(const Arguments& args, const config::Settings& settings) {
+  runner::EngineOptions options;
+  options.tx_mode = args.tx_mode == "per-migration" ? runner::TxMode::per_migration : runner::TxMode::single;
+  options.lock_wait = settings.lock_wait;
+  return options;
+}
+
+runner::FleetOptions fleet_options(const Arguments& args, const config::Settings& settings) {
+  runner::FleetOptions options;
+  options.concurrency = args.concurrency > 0 ? args.concurrency : settings.concurrency;
+  options.per_host = args.per_host >= 0 ? args.per_host : settings.per_host;
+  options.fail_fast = args.fail_fast;
+  for (auto& slug : split_list(args.only, ',')) options.only.insert(slug);
+  for (auto& slug : split_list(args.exclude, ',')) options.exclude.insert(slug);
+  if (!args.shard.empty()) options.shard = runner::parse_shard(args.shard);
+  return options;
+}
+
+std::unique_ptr<runner::Reporter> make_reporter(const Arguments& args, bool verbose) {
+  if (args.log_format == "json") return runner::make_json_reporter();
+  return runner::make_text_reporter(isatty(STDOUT_FILENO) == 1, verbose);
+}
+
+void add_tx_mode(CLI::App& command, Arguments& args) {
+  command.add_option("--tx-mode", args.tx_mode, "single: one transaction per tenant (default); per-migration: one per migration")
+      ->check(CLI::IsMember({"single", "per-migration"}));
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  Arguments args;
+  CLI::App app{"migrate: keeps every tenant database of a fleet on one schema", "migrate"};
+  app.fallthrough();
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "migrate 0.1.0");
+  app.add_option("--knexfile", args.knexfile, "path to knexfile.yaml")->capture_default_str();
+  app.add_option("--env", args.environment, "environment block of the knexfile (default: $MIGRATE_ENV or development)");
+  app.add_option("--log-format", args.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+
+  auto* tenant = app.add_subcommand("tenant", "apply pending migrations to one tenant, whatever its status");
+  tenant->add_option("tenant", args.tenant, "slug or id")->required();
+  add_tx_mode(*tenant, args);
+
+  auto* all = app.add_subcommand("all-tenants", "apply pending migrations to every active tenant");
+  add_tx_mode(*all, args);
+  all->add_option("--concurrency", args.concurrency, "tenants in flight at once (default: run.concurrency, 8)")
+      ->check(CLI::Range(1, 256));
+  all->add_option("--per-host", args.per_host, "at most N tenants at once per database server; 0: no cap")
+      ->check(CLI::Range(0, 256));
+  all->add_flag("--fail-fast", args.fail_fast, "stop starting tenants after the first failure");
+  all->add_option("--only", args.only, "only these slugs, comma-separated");
+  all->add_option("--exclude", args.exclude, "all but these slugs, comma-separated");
+  all->add_option("--shard", args.shard, "K/N: only the K-th of N stable shards of the fleet");
+  all->add_flag("--no-claims", args.no_claims, "do not coordinate with other replicas through the central database");
+
+  auto* rollback = app.add_subcommand("rollback", "run the down sections of a tenant's last batch");
+  rollback->add_option("--tenant", args.tenant, "slug or id")->required();
+  rollback->add_flag("--all", args.all, "roll back every batch");
+  add_tx_mode(*rollback, args);
+
+  auto* status = app.add_subcommand("status", "applied and pending migrations (read-only)");
+  status->add_option("--tenant", args.tenant, "slug or id; without it, one line per active tenant");
+  status->add_option("--concurrency", args.concurrency, "tenants read at once")->check(CLI::Range(1, 256));
+
+  auto* central = app.add_subcommand("central", "apply migrations/central to the central database");
+  auto* unlock = app.add_subcommand("unlock", "clear a knex lock row left set (as knex migrate:unlock)");
+  unlock->add_option("--tenant", args.tenant, "slug or id")->required();
+
+  auto* make = app.add_subcommand("make", "write a new migration file");
+  make->add_option("name", args.migration_name, "lowercase snake_case, e.g. add_invoices")->required();
+
+  auto* encrypt = app.add_subcommand("encrypt", "encrypt one password read from standard input");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    return code == 0 ? exit_ok : exit_input;
+  }
+
+  try {
+    if (*encrypt) return encrypt_command();
+    const auto settings = load(args);
+    if (*make) {
+      std::cout << migrations::write_new_migration(settings.tenant_migrations.directory, args.migration_name,
+                                                   std::chrono::system_clock::now())
+                       .string()
+                << '\n';
+      return exit_ok;
+    }
+    const auto engine = engine_options(args, settings);
+    if (*tenant) return runner::migrate_tenant(settings, args.tenant, engine, *make_reporter(args, true));
+    if (*all) {
+      const auto fleet = fleet_options(args, settings);
+      return runner::migrate_all_tenants(settings, fleet, engine, !args.no_claims, *make_reporter(args, false));
+    }
+    if (*rollback) return runner::rollback_tenant(settings, args.tenant, args.all, engine, *make_reporter(args, true));
+    if (*status) {
+      const auto tenant_arg = args.tenant.empty() ? std::nullopt : std::optional<std::string>(args.tenant);
+      return runner::show_status(settings, tenant_arg, fleet_options(args, settings), *make_reporter(args, true));
+    }
+    if (*central) return runner::migrate_central(settings, engine, *make_reporter(args, true));
+    if (*unlock) return runner::unlock_tenant(settings, args.tenant, *make_reporter(args, true));
+  } catch (const InputError& error) {
+    std::cerr << "migrate: error: " << pg::scrub(error.what()) << '\n';
+    return exit_input;
+  } catch (const std::exception& error) {
+    std::cerr << "migrate: error: " << pg::scrub(error.what()) << '\n';
+    return exit_failed;
+  }
+  return exit_input;
+}
+
+}  // namespace migrate::cli

@@ -1,0 +1,36 @@
+#pragma once
+// What one environment of knexfile.yaml says, as plain values.
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+namespace migrate::config {
+
+// Backoff for transient faults (connection refused, too many clients, server starting up...).
+struct RetryPolicy {
+  int attempts = 5;  // tries in all, the first one included
+  std::chrono::milliseconds initial_delay{250};
+  std::chrono::milliseconds max_delay{5000};
+};
+
+struct MigrationSource {
+  std::filesystem::path directory;           // absolute
+  std::string table_name = "knex_migrations";  // the ledger; its lock table is this + "_lock"
+};
+
+struct Settings {
+  std::filesystem::path knexfile;  // the file these came from
+  std::string environment;         // its block, e.g. "development"
+  // libpq conninfo or postgresql:// URL of the central database. May hold a password: never print.
+  std::string central_connection;
+  MigrationSource tenant_migrations;
+  MigrationSource central_migrations;
+  std::string tenants_table = "tenants";  // may be schema-qualified: "platform.tenants"
+  int concurrency = 8;                    // tenants in flight at once in all-tenants
+  int per_host = 0;                       // at most this many per host:port; 0 = no cap
+  std::chrono::seconds lock_wait{60};     // how long a busy tenant is waited for
+  std::chrono::seconds connect_timeout{10};
+  RetryPolicy retry;
+};
+
+}  // namespace migrate::config

@@ -1,0 +1,173 @@
+#include "migrate/config/knexfile.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <set>
+
+#include "migrate/core/error.hpp"
+
+namespace migrate::config {
+namespace {
+
+// Keys knex itself reads that this tool accepts and ignores, so that a shared knexfile still loads.
+const std::set<std::string> knex_only_keys = {"client", "pool", "seeds", "debug", "useNullAsDefault",
+                                              "acquireConnectionTimeout", "searchPath", "asyncStackTraces"};
+
+// Reads typed values from one environment block, naming file, line and key in every error.
+class BlockReader {
+ public:
+  BlockReader(std::string file, std::string environment)
+      : file_(std::move(file)), environment_(std::move(environment)) {}
+
+  std::string where(const YAML::Node& node, const std::string& key) const {
+    std::string place = file_;
+    if (node.IsDefined() && node.Mark().line >= 0) place += ":" + std::to_string(node.Mark().line + 1);
+    return place + ": " + environment_ + "." + key;
+  }
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& key, const std::string& what) const {
+    throw InputError(where(node, key) + " " + what);
+  }
+
+  void require_map(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsMap()) fail(node, key, "must be a mapping of keys to values");
+  }
+
+  void reject_unknown(const YAML::Node& map, const std::string& key, const std::set<std::string>& known) const {
+    for (const auto& entry : map) {
+      const auto name = entry.first.as<std::string>();
+      if (known.count(name) || knex_only_keys.count(name)) continue;
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      fail(entry.first, key.empty() ? name : key + "." + name, "is not a known key (known: " + list + ")");
+    }
+  }
+
+  std::string text(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsScalar()) fail(node, key, "must be a string");
+    return expand_environment(node.Scalar(), where(node, key));
+  }
+
+  int number(const YAML::Node& node, const std::string& key, int min, int max) const {
+    const std::string value = text(node, key);
+    int parsed = 0;
+    std::size_t used = 0;
+    try {
+      parsed = std::stoi(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != value.size()) fail(node, key, "must be a whole number, not '" + value + "'");
+    if (parsed < min || parsed > max)
+      fail(node, key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return parsed;
+  }
+
+ private:
+  std::string file_;
+  std::string environment_;
+};
+
+// A conninfo string from knex's mapping form {host, port, user, password, database}.
+std::string conninfo_from_map(const BlockReader& reader, const YAML::Node& map) {
+  reader.reject_unknown(map, "connection", {"host", "port", "user", "password", "database", "ssl"});
+  static const std::pair<const char*, const char*> keys[] = {
+      {"host", "host"}, {"port", "port"}, {"user", "user"}, {"password", "password"}, {"database", "dbname"}};
+  std::string conninfo;
+  for (const auto& [yaml_key, libpq_key] : keys) {
+    if (!map[yaml_key]) continue;
+    std::string value = reader.text(map[yaml_key], std::string("connection.") + yaml_key);
+    std::string quoted;
+    for (char c : value) {
+      if (c == '\'' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    conninfo += std::string(conninfo.empty() ? "" : " ") + libpq_key + "='" + quoted + "'";
+  }
+  return conninfo;
+}
+
+void read_migrations(const BlockReader& reader, const YAML::Node& node, const std::string& key,
+                     const std::filesystem::path& base, MigrationSource& source) {
+  reader.require_map(node, key);
+  reader.reject_unknown(node, key, {"directory", "tableName", "loadExtensions", "extension"});
+  if (node["directory"]) source.directory = base / reader.text(node["directory"], key + ".directory");
+  if (node["tableName"]) {
+    source.table_name = reader.text(node["tableName"], key + ".tableName");
+    if (source.table_name.empty() || source.table_name.size() > 58)
+      reader.fail(node["tableName"], key + ".tableName", "must be 1 to 58 characters");
+  }
+}
+
+}  // namespace
+
+Settings load_settings(const std::filesystem::path& path, const std::string& environment) {
+  const std::string file = path.string();
+  if (!std::filesystem::exists(path))
+    throw InputError(file + ": no such file (pass --knexfile PATH, or run from the folder that has knexfile.yaml)");
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file);
+  } catch (const YAML::Exception& error) {
+    throw InputError(file + ":" + std::to_string(error.mark.line + 1) + ": malformed YAML: " + error.msg);
+  }
+  if (!root.IsMap()) throw InputError(file + ": must be a mapping of environment names to settings");
+  const YAML::Node block = root[environment];
+  if (!block) {
+    std::string names;
+    for (const auto& entry : root) names += (names.empty() ? "" : ", ") + entry.first.as<std::string>();
+    throw InputError(file + ": no environment '" + environment + "' (it has: " + names + ")");
+  }
+
+  BlockReader reader(file, environment);
+  reader.require_map(block, "");
+  reader.reject_unknown(block, "", {"connection", "migrations", "tenants", "central", "run", "retry"});
+
+  Settings settings;
+  settings.knexfile = std::filesystem::absolute(path);
+  settings.environment = environment;
+  const auto base = settings.knexfile.parent_path();
+  settings.tenant_migrations.directory = base / "migrations/tenant";
+  settings.central_migrations.directory = base / "migrations/central";
+
+  const YAML::Node connection = block["connection"];
+  if (!connection) reader.fail(block, "connection", "is missing: set it to the central database's URL");
+  settings.central_connection =
+      connection.IsMap() ? conninfo_from_map(reader, connection) : reader.text(connection, "connection");
+  if (settings.central_connection.empty()) reader.fail(connection, "connection", "is empty");
+
+  if (const auto node = block["migrations"]) read_migrations(reader, node, "migrations", base, settings.tenant_migrations);
+  if (const auto node = block["central"]) read_migrations(reader, node, "central", base, settings.central_migrations);
+
+  if (const auto tenants = block["tenants"]) {
+    reader.require_map(tenants, "tenants");
+    reader.reject_unknown(tenants, "tenants", {"table"});
+    if (tenants["table"]) settings.tenants_table = reader.text(tenants["table"], "tenants.table");
+    if (settings.tenants_table.empty()) reader.fail(tenants["table"], "tenants.table", "is empty");
+  }
+  if (const auto run = block["run"]) {
+    reader.require_map(run, "run");
+    reader.reject_unknown(run, "run", {"concurrency", "perHost", "lockWaitSeconds", "connectTimeoutSeconds"});
+    if (run["concurrency"]) settings.concurrency = reader.number(run["concurrency"], "run.concurrency", 1, 256);
+    if (run["perHost"]) settings.per_host = reader.number(run["perHost"], "run.perHost", 0, 256);
+    if (run["lockWaitSeconds"])
+      settings.lock_wait = std::chrono::seconds(reader.number(run["lockWaitSeconds"], "run.lockWaitSeconds", 0, 3600));
+    if (run["connectTimeoutSeconds"])
+      settings.connect_timeout =
+          std::chrono::seconds(reader.number(run["connectTimeoutSeconds"], "run.connectTimeoutSeconds", 1, 600));
+  }
+  if (const auto retry = block["retry"]) {
+    reader.require_map(retry, "retry");
+    reader.reject_unknown(retry, "retry", {"attempts", "initialDelayMs", "maxDelayMs"});
+    auto& policy = settings.retry;
+    if (retry["attempts"]) policy.attempts = reader.number(retry["attempts"], "retry.attempts", 1, 100);
+    if (retry["initialDelayMs"])
+      policy.initial_delay = std::chrono::milliseconds(reader.number(retry["initialDelayMs"], "retry.initialDelayMs", 0, 600000));
+    if (retry["maxDelayMs"])
+      policy.max_delay = std::chrono::milliseconds(reader.number(retry["maxDelayMs"], "retry.maxDelayMs", 0, 600000));
+  }
+  return settings;
+}
+
+}  // namespace migrate::config

@@ -1,0 +1,16 @@
+#pragma once
+// Lowercase hex, the text form Node's Buffer.toString('hex') writes.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace migrate::crypto {
+
+std::string to_hex(const unsigned char* bytes, std::size_t size);
+
+// The bytes `hex` spells, or nothing when it has an odd length or a non-hex character.
+// Upper-case digits are accepted.
+std::optional<std::vector<unsigned char>> from_hex(std::string_view hex);
+
+}  // namespace migrate::crypto

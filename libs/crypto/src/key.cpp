@@ -1,0 +1,36 @@
+#include "migrate/crypto/key.hpp"
+
+#include <cstdlib>
+#include <string>
+
+#include "migrate/core/error.hpp"
+#include "migrate/crypto/hex.hpp"
+
+namespace migrate::crypto {
+
+Secret parse_key(std::string_view text) {
+  if (text.size() == 32) return Secret::copy_of(text);
+  if (text.size() == 64) {
+    if (auto bytes = from_hex(text)) {
+      Secret key = Secret::copy_of({reinterpret_cast<const char*>(bytes->data()), bytes->size()});
+      std::fill(bytes->begin(), bytes->end(), 0);
+      return key;
+    }
+    throw InputError(std::string(key_variable) +
+                     " has 64 characters but they are not all hex digits; it must be 32 characters "
+                     "(used as raw bytes) or 64 hex digits (32 bytes)");
+  }
+  throw InputError(std::string(key_variable) + " must be 32 characters (used as raw bytes) or 64 hex " +
+                   "digits (32 bytes); it has " + std::to_string(text.size()) + " characters");
+}
+
+Secret key_from_environment() {
+  const char* value = std::getenv(std::string(key_variable).c_str());
+  if (value == nullptr || *value == '\0')
+    throw InputError(std::string(key_variable) +
+                     " is not set: export the key tenant passwords are encrypted under "
+                     "(32 characters or 64 hex digits)");
+  return parse_key(value);
+}
+
+}  // namespace migrate::crypto

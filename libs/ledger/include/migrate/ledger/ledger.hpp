@@ -1,0 +1,53 @@
+#pragma once
+// The knex ledger in a tenant database, table for table what knex creates on PostgreSQL:
+//   knex_migrations(id serial primary key, name varchar(255), batch integer, migration_time timestamptz)
+//   knex_migrations_lock(index serial primary key, is_locked integer), one row
+// The table name is configurable; the lock table is that name + "_lock".
+#include <pqxx/connection_base>
+#include <pqxx/transaction_base>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace migrate::ledger {
+
+struct AppliedMigration {
+  int id = 0;
+  std::string name;  // the file name, with ".sql"
+  int batch = 0;
+  std::string migration_time;  // as the server prints it
+};
+
+class Ledger {
+ public:
+  explicit Ledger(std::string table_name);
+
+  const std::string& table_name() const { return table_name_; }
+  std::string lock_table_name() const { return table_name_ + "_lock"; }
+
+  // Every applied migration in the order applied, in one round trip outside any transaction;
+  // nothing when the ledger table does not exist yet.
+  std::optional<std::vector<AppliedMigration>> applied(pqxx::connection_base& db) const;
+  // The same inside `tx` (the tables must exist).
+  std::vector<AppliedMigration> applied(pqxx::transaction_base& tx) const;
+
+  // Creates both tables as knex does, if missing. Call under the ledger lock.
+  void create_tables(pqxx::transaction_base& tx) const;
+
+  // Records `name` as applied in `batch`, at the current time.
+  void record(pqxx::transaction_base& tx, const std::string& name, int batch) const;
+  // Removes the ledger row `id` (a rollback).
+  void erase(pqxx::transaction_base& tx, int id) const;
+
+  // Quoted names, for the lock.
+  const std::string& quoted_table() const { return quoted_table_; }
+  const std::string& quoted_lock_table() const { return quoted_lock_table_; }
+
+ private:
+  std::string table_name_;
+  std::string quoted_table_;
+  std::string quoted_lock_table_;
+};
+
+}  // namespace migrate::ledger

@@ -1,0 +1,72 @@
+#pragma once
+// One runner per tenant at a time, whether this tool in another process or knex itself.
+//
+// Two locks are taken together:
+// - a PostgreSQL advisory lock keyed on the ledger table, which dies with its session, so a
+//   killed runner never leaves a tenant locked for good;
+// - knex's lock row (is_locked in <table>_lock), taken the way knex takes it, so knex and this
+//   tool exclude each other.
+// When this tool must keep the row set across transactions (per-migration mode) it writes
+// is_locked = 2: knex reads any non-zero value as locked, and a runner that holds the advisory
+// lock and finds a 2 knows the runner that wrote it is dead and clears it. A 1 was written by
+// knex and is respected.
+#include <pqxx/connection_base>
+#include <pqxx/transaction_base>
+
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "migrate/ledger/ledger.hpp"
+
+namespace migrate::ledger {
+
+// Another runner held the tenant for longer than we were willing to wait.
+class BusyError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// knex's lock row is set by knex (is_locked = 1): a knex migration is running, or died holding it.
+class KnexLockHeld : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The advisory lock key of `ledger`: a 64-bit hash of its table name.
+std::int64_t advisory_key(const Ledger& ledger);
+
+// Locks the tenant for the rest of `tx`: the advisory lock (waiting up to `wait`), the ledger
+// tables created if missing, knex's lock row checked, repaired and set. Returns warnings about
+// repairs. Throws BusyError after `wait`, KnexLockHeld when knex holds the row.
+std::vector<std::string> lock_in_transaction(pqxx::transaction_base& tx, const Ledger& ledger,
+                                             std::chrono::milliseconds wait);
+// Clears knex's lock row before `tx` commits (the advisory lock goes with the transaction).
+void unlock_in_transaction(pqxx::transaction_base& tx, const Ledger& ledger);
+
+// Holds the tenant across several transactions (per-migration mode and transaction:false).
+class SessionLock {
+ public:
+  // Same contract as lock_in_transaction().
+  SessionLock(pqxx::connection_base& db, const Ledger& ledger, std::chrono::milliseconds wait);
+  ~SessionLock();  // releases quietly if release() was not called
+  SessionLock(const SessionLock&) = delete;
+  SessionLock& operator=(const SessionLock&) = delete;
+
+  // Clears the lock row and the advisory lock; throws if the database cannot be reached.
+  void release();
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+ private:
+  pqxx::connection_base& db_;
+  const Ledger& ledger_;
+  bool held_ = false;
+  std::vector<std::string> warnings_;
+};
+
+// Clears knex's lock row whoever set it, as knex's migrate:unlock does. Returns the value it had.
+int force_unlock(pqxx::connection_base& db, const Ledger& ledger);
+
+}  // namespace migrate::ledger

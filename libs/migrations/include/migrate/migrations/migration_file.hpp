@@ -1,0 +1,34 @@
+#pragma once
+// One migration file: YYYYMMDDHHMMSS_snake_case_name.sql with dbmate's sections.
+//   -- migrate:up [transaction:false]
+//   ...SQL...
+//   -- migrate:down [transaction:false]
+//   ...SQL...
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace migrate::migrations {
+
+struct Section {
+  std::string sql;          // sent to the server as one multi-statement text
+  bool transaction = true;  // false: "transaction:false", run outside any transaction
+  int first_line = 0;       // line number of the directive in the file
+};
+
+struct MigrationFile {
+  std::string name;     // file name with ".sql": what the ledger records
+  std::string version;  // the 14-digit timestamp
+  std::filesystem::path path;
+  Section up;
+  std::optional<Section> down;  // absent when the file has no (or an empty) down section
+};
+
+// True when `file_name` is of the form YYYYMMDDHHMMSS_snake_case_name.sql.
+bool is_migration_file_name(const std::string& file_name);
+
+// Parses `text` as the migration file `path`. Throws InputError "path:line: what" for text before
+// the first section, an unknown directive option, no up section, or two up (or down) sections.
+MigrationFile parse_migration(const std::filesystem::path& path, const std::string& text);
+
+}  // namespace migrate::migrations

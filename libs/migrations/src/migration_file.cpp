@@ -1,0 +1,81 @@
+#include "migrate/migrations/migration_file.hpp"
+
+#include <regex>
+#include <sstream>
+
+#include "migrate/core/error.hpp"
+#include "migrate/core/text.hpp"
+#include "migrate/migrations/statement_split.hpp"
+
+namespace migrate::migrations {
+namespace {
+
+const std::regex file_name_form(R"(^(\d{14})_[a-z0-9]+(_[a-z0-9]+)*\.sql$)");
+const std::regex directive_form(R"(^--\s*migrate:(\S*)(.*)$)");
+
+struct Directive {
+  bool up = false;
+  bool transaction = true;
+};
+
+// The directive on `line`, if it is one. Throws for an unknown section or option.
+std::optional<Directive> read_directive(const std::string& where, std::string_view line) {
+  std::smatch match;
+  const std::string text(trim(line));
+  if (!std::regex_match(text, match, directive_form)) return std::nullopt;
+  Directive directive;
+  if (match[1] == "up") directive.up = true;
+  else if (match[1] != "down")
+    throw InputError(where + ": unknown directive 'migrate:" + match[1].str() + "' (expected migrate:up or migrate:down)");
+  for (const auto& option : split_list(match[2].str(), ' ')) {
+    if (option == "transaction:false") directive.transaction = false;
+    else if (option != "transaction:true")
+      throw InputError(where + ": unknown option '" + option + "' (only transaction:false is known)");
+  }
+  return directive;
+}
+
+}  // namespace
+
+bool is_migration_file_name(const std::string& file_name) { return std::regex_match(file_name, file_name_form); }
+
+MigrationFile parse_migration(const std::filesystem::path& path, const std::string& text) {
+  MigrationFile file;
+  file.path = path;
+  file.name = path.filename().string();
+  file.version = file.name.substr(0, 14);
+
+  std::optional<Section> up;
+  std::optional<Section> down;
+  Section* current = nullptr;
+  std::istringstream lines(text);
+  std::string line;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    const std::string where = path.string() + ":" + std::to_string(number);
+    if (const auto directive = read_directive(where, line)) {
+      auto& slot = directive->up ? up : down;
+      if (slot)
+        throw InputError(where + ": a second migrate:" + (directive->up ? "up" : "down") +
+                         " section (the first is at line " + std::to_string(slot->first_line) + ")");
+      slot = Section{"", directive->transaction, number};
+      current = &*slot;
+      continue;
+    }
+    if (current == nullptr) {
+      const auto content = trim(line);
+      if (!content.empty() && content.rfind("--", 0) != 0)
+        throw InputError(where + ": text before the first section; start the file with '-- migrate:up'");
+      continue;
+    }
+    current->sql += line;
+    current->sql += '\n';
+  }
+  if (!up) throw InputError(path.string() + ":1: no '-- migrate:up' section");
+  if (split_statements(up->sql).empty())
+    throw InputError(path.string() + ":" + std::to_string(up->first_line) + ": the up section is empty");
+  file.up = std::move(*up);
+  if (down && !split_statements(down->sql).empty()) file.down = std::move(*down);
+  return file;
+}
+
+}  // namespace migrate::migrations

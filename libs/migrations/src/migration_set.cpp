@@ -1,0 +1,47 @@
+#include "migrate/migrations/migration_set.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "migrate/core/error.hpp"
+
+namespace migrate::migrations {
+
+MigrationSet MigrationSet::load(const std::filesystem::path& directory) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(directory, error))
+    throw InputError(directory.string() + ": no such migrations folder (set migrations.directory in knexfile.yaml)");
+
+  std::vector<std::filesystem::path> paths;
+  for (const auto& entry : std::filesystem::directory_iterator(directory)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".sql") paths.push_back(entry.path());
+  }
+  std::sort(paths.begin(), paths.end());
+
+  MigrationSet set;
+  set.directory_ = directory;
+  for (const auto& path : paths) {
+    const auto name = path.filename().string();
+    if (!is_migration_file_name(name))
+      throw InputError(path.string() + ": the name must be YYYYMMDDHHMMSS_snake_case_name.sql (a 14-digit UTC timestamp)");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(path.string() + ": cannot read the file");
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto file = parse_migration(path, text.str());
+    if (!set.files_.empty() && set.files_.back().version == file.version)
+      throw InputError(path.string() + ": the timestamp " + file.version + " is also used by " +
+                       set.files_.back().name + "; give each migration its own timestamp");
+    set.by_name_[file.name] = set.files_.size();
+    set.files_.push_back(std::move(file));
+  }
+  return set;
+}
+
+const MigrationFile* MigrationSet::find(const std::string& name) const {
+  const auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : &files_[it->second];
+}
+
+}  // namespace migrate::migrations

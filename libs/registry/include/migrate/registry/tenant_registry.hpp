@@ -1,0 +1,32 @@
+#pragma once
+// The central table of tenant records (default "tenants"), read with parameterised queries.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "migrate/pg/connection.hpp"
+#include "migrate/registry/tenant_record.hpp"
+
+namespace migrate::registry {
+
+class TenantRegistry {
+ public:
+  // `table` may be schema-qualified; it is quoted, never spliced raw.
+  TenantRegistry(pg::Connection& central, std::string table);
+
+  // The tenant whose slug or id is `slug_or_id`, whatever its status.
+  std::optional<TenantRecord> find(const std::string& slug_or_id);
+
+  // Up to `limit` active tenants whose slug sorts after `after_slug`, in slug order: pages of a
+  // stable listing, so a fleet of any size is streamed, not held.
+  std::vector<TenantRecord> active_page(const std::string& after_slug, int limit);
+
+  // How many tenants are active, for progress and ETA.
+  int count_active();
+
+ private:
+  pg::Connection& central_;
+  std::string table_;  // quoted
+};
+
+}  // namespace migrate::registry

@@ -1,0 +1,68 @@
+#pragma once
+// Applying and rolling back one tenant's migrations over an open connection.
+#include <pqxx/connection_base>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "migrate/ledger/ledger.hpp"
+#include "migrate/migrations/migration_set.hpp"
+#include "migrate/runner/outcome.hpp"
+
+namespace migrate::runner {
+
+enum class TxMode {
+  single,         // one transaction for the lock, every pending migration and their ledger rows
+  per_migration,  // one transaction per migration (also chosen when a pending one says transaction:false)
+};
+
+struct EngineOptions {
+  TxMode tx_mode = TxMode::single;
+  std::chrono::milliseconds lock_wait{60000};
+};
+
+// A migration's own SQL failed. Never retried. The message names the file (with the line when
+// PostgreSQL gave a position) and PostgreSQL's error.
+class MigrationError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Told about each step as it happens; may be null.
+struct StepListener {
+  virtual ~StepListener() = default;
+  virtual void pending(int count) = 0;
+  virtual void applied(const AppliedStep& step) = 0;
+  virtual void warning(const std::string& text) = 0;
+};
+
+struct EngineResult {
+  int batch = 0;
+  std::vector<AppliedStep> steps;  // empty: nothing was pending
+};
+
+// Applies every pending migration as one batch. With nothing pending it costs one query and
+// takes no lock; otherwise the plan is made again under the lock.
+EngineResult migrate_up(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
+                        const EngineOptions& options, StepListener* listener);
+
+// Runs the down sections of the last batch (every batch when `all`), newest first, removing each
+// ledger row with it. Checks every file first: InputError, nothing changed.
+EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
+                       const EngineOptions& options, bool all, StepListener* listener);
+
+struct MigrationStatus {
+  std::string name;
+  bool applied = false;
+  int batch = 0;
+  std::string migration_time;
+  bool file_missing = false;  // in the ledger, not in the folder
+};
+
+// Every migration, applied or pending, in one read-only query: no lock, no write.
+std::vector<MigrationStatus> read_status(pqxx::connection_base& db, const migrations::MigrationSet& set,
+                                         const ledger::Ledger& ledger);
+
+}  // namespace migrate::runner

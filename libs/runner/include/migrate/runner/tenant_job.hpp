@@ -1,0 +1,31 @@
+#pragma once
+// One tenant's work from record to outcome: decrypt its password, connect, run, retry what is
+// transient, and turn every failure into a reason fit to print.
+#include <functional>
+
+#include "migrate/config/settings.hpp"
+#include "migrate/crypto/secret.hpp"
+#include "migrate/pg/connection.hpp"
+#include "migrate/registry/tenant_record.hpp"
+#include "migrate/runner/outcome.hpp"
+#include "migrate/runner/reporter.hpp"
+
+namespace migrate::runner {
+
+struct TenantAccess {
+  const crypto::Secret& key;  // DB_ENCRYPTION_KEY
+  const config::Settings& settings;
+  Reporter& reporter;
+};
+
+// The work to do on an open connection; fills `outcome` (state, steps, batch).
+using TenantWork = std::function<void(pg::Connection& db, TenantOutcome& outcome)>;
+
+// Runs `work` against `tenant`. Never throws for the tenant's own failures: a password that does
+// not decrypt, a server that cannot be reached, a migration that fails, a busy lock all come back
+// as a failed outcome with its reason. Connection faults and lock conflicts are retried with
+// backoff as the settings say, each retry reported; a migration's SQL error never is.
+// InputError (a refusal such as a rollback without a down section) is passed on.
+TenantOutcome run_tenant(const registry::TenantRecord& tenant, const TenantAccess& access, const TenantWork& work);
+
+}  // namespace migrate::runner

@@ -1,0 +1,232 @@
+#include "migrate/runner/engine.hpp"
+
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <optional>
+#include <regex>
+
+#include "migrate/ledger/ledger_lock.hpp"
+#include "migrate/migrations/statement_split.hpp"
+#include "migrate/pg/errors.hpp"
+#include "migrate/runner/plan.hpp"
+
+namespace migrate::runner {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using migrations::MigrationFile;
+using migrations::Section;
+
+std::chrono::milliseconds since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+}
+
+// "file.sql:LINE: message", where LINE is the file line PostgreSQL's "LINE n:" points at.
+MigrationError migration_error(const MigrationFile& file, const Section& section, const std::exception& error) {
+  const std::string message = pg::describe(error);
+  std::string where = file.path.filename().string();
+  static const std::regex line_marker(R"(LINE (\d+):)");
+  std::smatch match;
+  if (std::regex_search(message, match, line_marker))
+    where += ":" + std::to_string(section.first_line + std::stoi(match[1].str()));
+  return MigrationError(where + ": " + message);
+}
+
+// Runs `section` of `file` in `tx`: one multi-statement text, so dollar quotes and strings stay whole.
+void run_section(pqxx::transaction_base& tx, const MigrationFile& file, const Section& section) {
+  try {
+    tx.exec(section.sql);
+  } catch (const pqxx::in_doubt_error&) {
+    throw;
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const pqxx::failure& error) {
+    throw migration_error(file, section, error);
+  }
+}
+
+// A transaction:false section: statement by statement, outside any transaction.
+void run_section_outside_transaction(pqxx::connection_base& db, const MigrationFile& file, const Section& section) {
+  pqxx::nontransaction tx(db);
+  for (const auto& statement : migrations::split_statements(section.sql)) run_section(tx, file, {statement, false, section.first_line});
+}
+
+void tell_pending(StepListener* listener, const UpPlan& plan) {
+  if (!listener) return;
+  listener->pending(static_cast<int>(plan.pending.size()));
+  for (const auto& name : plan.out_of_order)
+    listener->warning(name + " is older than the newest applied migration: applying it out of order");
+}
+
+void tell_warnings(StepListener* listener, const std::vector<std::string>& warnings) {
+  if (listener)
+    for (const auto& text : warnings) listener->warning(text);
+}
+
+bool needs_per_migration(const EngineOptions& options, const UpPlan& plan) {
+  if (options.tx_mode == TxMode::per_migration) return true;
+  return std::any_of(plan.pending.begin(), plan.pending.end(), [](const auto* file) { return !file->up.transaction; });
+}
+
+// Applies one migration and its ledger row in its own transaction, or outside any transaction
+// for transaction:false (recorded only once it succeeded).
+AppliedStep apply_alone(pqxx::connection_base& db, const ledger::Ledger& ledger, const MigrationFile& file, int batch) {
+  const auto start = Clock::now();
+  if (file.up.transaction) {
+    pqxx::work tx(db);
+    run_section(tx, file, file.up);
+    ledger.record(tx, file.name, batch);
+    tx.commit();
+  } else {
+    run_section_outside_transaction(db, file, file.up);
+    pqxx::work tx(db);
+    ledger.record(tx, file.name, batch);
+    tx.commit();
+  }
+  return {file.name, since(start)};
+}
+
+EngineResult migrate_up_per_migration(pqxx::connection_base& db, const migrations::MigrationSet& set,
+                                      const ledger::Ledger& ledger, const EngineOptions& options,
+                                      StepListener* listener) {
+  ledger::SessionLock lock(db, ledger, options.lock_wait);
+  tell_warnings(listener, lock.warnings());
+  const UpPlan plan = [&] {
+    pqxx::read_transaction tx(db);
+    return plan_up(set, ledger.applied(tx));
+  }();
+  EngineResult result{plan.next_batch, {}};
+  if (plan.pending.empty()) {
+    lock.release();
+    return result;
+  }
+  tell_pending(listener, plan);
+  for (const auto* file : plan.pending) {
+    result.steps.push_back(apply_alone(db, ledger, *file, plan.next_batch));
+    if (listener) listener->applied(result.steps.back());
+  }
+  lock.release();
+  return result;
+}
+
+EngineResult migrate_up_single(pqxx::connection_base& db, const migrations::MigrationSet& set,
+                               const ledger::Ledger& ledger, const EngineOptions& options, StepListener* listener) {
+  pqxx::work tx(db);
+  tell_warnings(listener, ledger::lock_in_transaction(tx, ledger, options.lock_wait));
+  const UpPlan plan = plan_up(set, ledger.applied(tx));
+  EngineResult result{plan.next_batch, {}};
+  if (plan.pending.empty()) return result;  // another runner got there first; tx rolls back
+  if (needs_per_migration(options, plan)) {
+    tx.abort();
+    return migrate_up_per_migration(db, set, ledger, options, listener);
+  }
+  tell_pending(listener, plan);
+  for (const auto* file : plan.pending) {
+    const auto start = Clock::now();
+    run_section(tx, *file, file->up);
+    ledger.record(tx, file->name, plan.next_batch);
+    result.steps.push_back({file->name, since(start)});
+    if (listener) listener->applied(result.steps.back());
+  }
+  ledger::unlock_in_transaction(tx, ledger);
+  tx.commit();
+  return result;
+}
+
+}  // namespace
+
+EngineResult migrate_up(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
+                        const EngineOptions& options, StepListener* listener) {
+  // The fast path: one query, no lock, no DDL.
+  const auto applied = ledger.applied(db);
+  const UpPlan plan = plan_up(set, applied.value_or(std::vector<ledger::AppliedMigration>{}));
+  if (plan.pending.empty()) return {plan.next_batch, {}};
+  if (needs_per_migration(options, plan)) return migrate_up_per_migration(db, set, ledger, options, listener);
+  return migrate_up_single(db, set, ledger, options, listener);
+}
+
+EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
+                       const EngineOptions& options, bool all, StepListener* listener) {
+  const auto applied = ledger.applied(db);
+  if (!applied || applied->empty()) return {};
+  const auto chosen = plan_rollback(set, *applied, all);  // refuses before any change
+  const bool per_migration =
+      options.tx_mode == TxMode::per_migration ||
+      std::any_of(chosen.begin(), chosen.end(), [&](const auto& row) { return !set.find(row.name)->down->transaction; });
+
+  EngineResult result;
+  auto revert = [&](pqxx::transaction_base& tx, const ledger::AppliedMigration& row) {
+    const auto& file = *set.find(row.name);
+    run_section(tx, file, *file.down);
+    ledger.erase(tx, row.id);
+  };
+  if (!per_migration) {
+    pqxx::work tx(db);
+    tell_warnings(listener, ledger::lock_in_transaction(tx, ledger, options.lock_wait));
+    // Under the lock, the ledger may have moved: plan again.
+    const auto locked_rows = plan_rollback(set, ledger.applied(tx), all);
+    if (listener) listener->pending(static_cast<int>(locked_rows.size()));
+    for (const auto& row : locked_rows) {
+      const auto start = Clock::now();
+      revert(tx, row);
+      result.steps.push_back({row.name, since(start)});
+      if (listener) listener->applied(result.steps.back());
+      result.batch = row.batch;
+    }
+    ledger::unlock_in_transaction(tx, ledger);
+    tx.commit();
+    return result;
+  }
+
+  ledger::SessionLock lock(db, ledger, options.lock_wait);
+  tell_warnings(listener, lock.warnings());
+  const auto locked_rows = [&] {
+    pqxx::read_transaction tx(db);
+    return plan_rollback(set, ledger.applied(tx), all);
+  }();
+  if (listener) listener->pending(static_cast<int>(locked_rows.size()));
+  for (const auto& row : locked_rows) {
+    const auto start = Clock::now();
+    const auto& file = *set.find(row.name);
+    if (file.down->transaction) {
+      pqxx::work tx(db);
+      revert(tx, row);
+      tx.commit();
+    } else {
+      run_section_outside_transaction(db, file, *file.down);
+      pqxx::work tx(db);
+      ledger.erase(tx, row.id);
+      tx.commit();
+    }
+    result.steps.push_back({row.name, since(start)});
+    result.batch = row.batch;
+    if (listener) listener->applied(result.steps.back());
+  }
+  lock.release();
+  return result;
+}
+
+std::vector<MigrationStatus> read_status(pqxx::connection_base& db, const migrations::MigrationSet& set,
+                                         const ledger::Ledger& ledger) {
+  const auto applied = ledger.applied(db).value_or(std::vector<ledger::AppliedMigration>{});
+  std::vector<MigrationStatus> status;
+  for (const auto& file : set.files()) {
+    MigrationStatus entry;
+    entry.name = file.name;
+    for (const auto& row : applied) {
+      if (row.name != file.name) continue;
+      entry.applied = true;
+      entry.batch = row.batch;
+      entry.migration_time = row.migration_time;
+    }
+    status.push_back(entry);
+  }
+  for (const auto& row : applied) {
+    if (!set.find(row.name)) status.push_back({row.name, true, row.batch, row.migration_time, true});
+  }
+  std::sort(status.begin(), status.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return status;
+}
+
+}  // namespace migrate::runner

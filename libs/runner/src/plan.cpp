@@ -1,0 +1,55 @@
+#include "migrate/runner/plan.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "migrate/core/error.hpp"
+
+namespace migrate::runner {
+
+UpPlan plan_up(const migrations::MigrationSet& set, const std::vector<ledger::AppliedMigration>& applied) {
+  UpPlan plan;
+  std::set<std::string> done;
+  std::string newest;
+  std::vector<std::string> vanished;
+  for (const auto& row : applied) {
+    done.insert(row.name);
+    newest = std::max(newest, row.name);
+    plan.next_batch = std::max(plan.next_batch, row.batch + 1);
+    if (!set.find(row.name)) vanished.push_back(row.name);
+  }
+  if (!vanished.empty()) {
+    std::string names;
+    for (const auto& name : vanished) names += (names.empty() ? "" : ", ") + name;
+    throw RunError("applied migration(s) missing from " + set.directory().string() + ": " + names +
+                   " (restore the file, or roll the tenant back with the version that has it)");
+  }
+  for (const auto& file : set.files()) {
+    if (done.count(file.name)) continue;
+    plan.pending.push_back(&file);
+    if (file.name < newest) plan.out_of_order.push_back(file.name);
+  }
+  return plan;
+}
+
+std::vector<ledger::AppliedMigration> plan_rollback(const migrations::MigrationSet& set,
+                                                    const std::vector<ledger::AppliedMigration>& applied, bool all) {
+  std::vector<ledger::AppliedMigration> chosen;
+  int last_batch = 0;
+  for (const auto& row : applied) last_batch = std::max(last_batch, row.batch);
+  for (auto it = applied.rbegin(); it != applied.rend(); ++it)
+    if (all || it->batch == last_batch) chosen.push_back(*it);
+  std::stable_sort(chosen.begin(), chosen.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
+  for (const auto& row : chosen) {
+    const auto* file = set.find(row.name);
+    if (!file)
+      throw InputError("cannot roll back " + row.name + ": its file is not in " + set.directory().string() +
+                       "; nothing was rolled back");
+    if (!file->down)
+      throw InputError("cannot roll back " + row.name + ": " + file->path.string() +
+                       " has no down section; nothing was rolled back");
+  }
+  return chosen;
+}
+
+}  // namespace migrate::runner

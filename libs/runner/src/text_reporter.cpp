@@ -1,0 +1,172 @@
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include "migrate/runner/reporter.hpp"
+
+namespace migrate::runner {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string seconds_text(double seconds) {
+  if (seconds < 60) return fmt::format("{:.1f}s", seconds);
+  return fmt::format("{}m{:02}s", static_cast<int>(seconds) / 60, static_cast<int>(seconds) % 60);
+}
+
+std::string ms_text(std::chrono::milliseconds ms) {
+  if (ms.count() < 1000) return fmt::format("{} ms", ms.count());
+  return seconds_text(static_cast<double>(ms.count()) / 1000.0);
+}
+
+class TextReporter : public Reporter {
+ public:
+  TextReporter(bool terminal, bool verbose, std::chrono::seconds progress_every)
+      : terminal_(terminal), verbose_(verbose), progress_every_(progress_every) {
+    logger_ = std::make_shared<spdlog::logger>("migrate", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+    logger_->set_pattern("%v");
+    logger_->flush_on(spdlog::level::trace);
+  }
+  ~TextReporter() override { stop_ticker(); }
+
+  void run_started(const std::string& command, int known_total) override {
+    std::lock_guard lock(mutex_);
+    total_ = known_total;
+    start_ = Clock::now();
+    print(fmt::format("{}: {} tenant{}", command, known_total, known_total == 1 ? "" : "s"));
+    if (known_total > 1 || terminal_) ticker_ = std::thread([this] { tick(); });
+  }
+  void tenant_started(const std::string& slug, int pending) override {
+    std::lock_guard lock(mutex_);
+    print(fmt::format("{}: {} pending", slug, pending));
+  }
+  void migration_applied(const std::string& slug, const AppliedStep& step) override {
+    std::lock_guard lock(mutex_);
+    print(fmt::format("{}:   {} ({})", slug, step.name, ms_text(step.duration)));
+  }
+  void warning(const std::string& slug, const std::string& text) override {
+    std::lock_guard lock(mutex_);
+    print(fmt::format("{}: warning: {}", slug, text));
+  }
+  void retrying(const std::string& slug, int attempt, std::chrono::milliseconds delay,
+                const std::string& reason) override {
+    std::lock_guard lock(mutex_);
+    print(fmt::format("{}: attempt {} failed, retrying in {}: {}", slug, attempt, ms_text(delay), reason));
+  }
+  void tenant_finished(const TenantOutcome& outcome) override {
+    std::lock_guard lock(mutex_);
+    ++done_;
+    switch (outcome.state) {
+      case TenantState::migrated:
+        print(fmt::format("{}: done, batch {}, {} migration{} in {}", outcome.slug, outcome.batch,
+                          outcome.steps.size(), outcome.steps.size() == 1 ? "" : "s", ms_text(outcome.elapsed)));
+        break;
+      case TenantState::failed:
+        ++failed_;
+        print(fmt::format("{}: FAILED: {}", outcome.slug, outcome.reason));
+        break;
+      case TenantState::up_to_date:
+        if (verbose_) print(fmt::format("{}: up to date", outcome.slug));
+        break;
+      case TenantState::skipped:
+        if (verbose_) print(fmt::format("{}: skipped, another replica is on it", outcome.slug));
+        break;
+    }
+    if (terminal_) draw_progress();
+  }
+  void run_finished(const FleetSummary& summary) override {
+    stop_ticker();
+    std::lock_guard lock(mutex_);
+    clear_progress();
+    print(fmt::format("Summary: {} tenants in {}: {} migrated, {} up to date, {} failed{}", summary.total,
+                      ms_text(summary.elapsed), summary.migrated, summary.up_to_date, summary.failed,
+                      summary.skipped ? fmt::format(", {} left to other replicas", summary.skipped) : ""));
+    if (summary.total > 1 && !summary.slowest.empty()) {
+      std::string slowest;
+      for (const auto& outcome : summary.slowest)
+        slowest += fmt::format("{}{} ({})", slowest.empty() ? "" : ", ", outcome.slug, ms_text(outcome.elapsed));
+      print("Slowest: " + slowest);
+    }
+    if (!summary.failures.empty()) {
+      print("Failed tenants:");
+      for (const auto& outcome : summary.failures) print(fmt::format("  {}: {}", outcome.slug, outcome.reason));
+    }
+  }
+  void line(const std::string& text) override {
+    std::lock_guard lock(mutex_);
+    print(text);
+  }
+
+ private:
+  // Prints `text` as its own line; on a terminal the progress line is cleared first and redrawn.
+  void print(const std::string& text) {
+    clear_progress();
+    logger_->info(text);
+    if (terminal_ && progress_drawn_once_) draw_progress();
+  }
+  void clear_progress() {
+    if (terminal_ && progress_shown_) {
+      std::fputs("\r\033[K", stdout);
+      progress_shown_ = false;
+    }
+  }
+  std::string progress_text() const {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+    const double rate = elapsed > 0 ? done_ / elapsed : 0;
+    std::string eta = "?";
+    if (rate > 0 && total_ >= done_) eta = seconds_text((total_ - done_) / rate);
+    return fmt::format("progress: {}/{} done, {} failed, {:.1f} tenants/s, elapsed {}, ETA {}", done_, total_, failed_,
+                       rate, seconds_text(elapsed), eta);
+  }
+  void draw_progress() {
+    std::fputs(("\r\033[K" + progress_text()).c_str(), stdout);
+    std::fflush(stdout);
+    progress_shown_ = true;
+    progress_drawn_once_ = true;
+  }
+  void tick() {
+    const auto period = terminal_ ? std::chrono::milliseconds(250) : std::chrono::milliseconds(progress_every_);
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      if (stop_ticking_.wait_for(lock, period, [&] { return stopping_; })) break;
+      if (terminal_) draw_progress();
+      else logger_->info(progress_text());
+    }
+  }
+  void stop_ticker() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    stop_ticking_.notify_all();
+    if (ticker_.joinable()) ticker_.join();
+  }
+
+  bool terminal_;
+  bool verbose_;
+  std::chrono::seconds progress_every_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::mutex mutex_;
+  std::condition_variable stop_ticking_;
+  std::thread ticker_;
+  bool stopping_ = false;
+  bool progress_shown_ = false;
+  bool progress_drawn_once_ = false;
+  Clock::time_point start_ = Clock::now();
+  int total_ = 0;
+  int done_ = 0;
+  int failed_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Reporter> make_text_reporter(bool terminal, bool verbose, std::chrono::seconds progress_every) {
+  return std::make_unique<TextReporter>(terminal, verbose, progress_every);
+}
+
+}  // namespace migrate::runner

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL 15 cluster for tests, the demo and benchmarks.
+#   pg-cluster.sh init  DIR [PORT]  create a cluster in DIR listening on 127.0.0.1:PORT (a free port if none)
+#   pg-cluster.sh start DIR [PORT]  init if needed, then start it and wait until it accepts connections
+#   pg-cluster.sh stop  DIR         stop it (fast shutdown); safe to call twice
+# DIR/env holds PGHOST, PGPORT, PGUSER and PGPASSWORD for the superuser, to be sourced.
+# Tenant roles authenticate with scram-sha-256 over TCP. DURABLE=1 keeps fsync on (benchmarks).
+set -euo pipefail
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+cmd=${1:?usage: pg-cluster.sh init|start|stop DIR [PORT]}
+dir=${2:?usage: pg-cluster.sh init|start|stop DIR [PORT]}
+
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  echo "pg-cluster: no free port found" >&2; exit 1
+}
+
+init_cluster() {
+  local port=${1:-$(free_port)}
+  mkdir -p "$dir"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres:postgres "$dir"
+    chmod a+x "$(dirname "$dir")"   # the server user must be able to reach DIR
+  fi
+  chmod 700 "$dir"
+  local password
+  password=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+  printf '%s\n' "$password" > "$dir/.pwfile"
+  [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir/.pwfile"
+  as_postgres "$PGBIN/initdb" -D "$dir/data" -U postgres --pwfile="$dir/.pwfile" \
+    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; exit 1; }
+  rm -f "$dir/.pwfile"
+  local fsync=off
+  [ "${DURABLE:-0}" = 1 ] && fsync=on
+  cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+max_connections = 300
+password_encryption = 'scram-sha-256'
+fsync = $fsync
+synchronous_commit = $fsync
+full_page_writes = $fsync
+logging_collector = off
+CONF
+  cat >"$dir/env" <<ENV
+export PGHOST=127.0.0.1
+export PGPORT=$port
+export PGUSER=postgres
+export PGPASSWORD=$password
+export PGDATABASE=postgres
+ENV
+}
+
+case "$cmd" in
+  init)
+    init_cluster "${3:-}"
+    ;;
+  start)
+    [ -d "$dir/data" ] || init_cluster "${3:-}"
+    as_postgres "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
+      || { cat "$dir/server.log" >&2; exit 1; }
+    ;;
+  stop)
+    if [ -f "$dir/data/postmaster.pid" ]; then
+      as_postgres "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null || true
+    fi
+    ;;
+  *)
+    echo "usage: pg-cluster.sh init|start|stop DIR [PORT]" >&2; exit 2
+    ;;
+esac
