@@ -1,0 +1,131 @@
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "migrate/config/knexfile.hpp"
+#include "migrate/core/error.hpp"
+
+using namespace migrate;
+using namespace migrate::config;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A knexfile with `text` in a folder of its own.
+fs::path knexfile(const std::string& text) {
+  static int counter = 0;
+  const auto dir = fs::temp_directory_path() / ("migrate-config-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+  fs::create_directories(dir);
+  std::ofstream(dir / "knexfile.yaml") << text;
+  return dir / "knexfile.yaml";
+}
+
+std::string error_of(const fs::path& path, const std::string& environment) {
+  try {
+    load_settings(path, environment);
+  } catch (const InputError& error) {
+    return error.what();
+  }
+  FAIL("no error");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("an environment block gives its settings, with knex's defaults", "[config]") {
+  ::setenv("MIGRATE_TEST_URL", "postgresql://u:p@db.internal:5433/platform", 1);
+  const auto path = knexfile(
+      "development:\n"
+      "  connection: ${MIGRATE_TEST_URL}\n"
+      "production:\n"
+      "  client: pg\n"
+      "  connection: host=prod dbname=platform\n"
+      "  migrations:\n"
+      "    directory: db/tenant\n"
+      "    tableName: tenant_migrations\n"
+      "  tenants:\n"
+      "    table: platform.tenants\n"
+      "  run:\n"
+      "    concurrency: 3\n"
+      "  retry:\n"
+      "    attempts: 7\n");
+  const auto dev = load_settings(path, "development");
+  CHECK(dev.central_connection == "postgresql://u:p@db.internal:5433/platform");
+  CHECK(dev.tenant_migrations.directory == path.parent_path() / "migrations/tenant");
+  CHECK(dev.tenant_migrations.table_name == "knex_migrations");
+  CHECK(dev.tenants_table == "tenants");
+  CHECK(dev.retry.attempts == 5);
+
+  const auto prod = load_settings(path, "production");
+  CHECK(prod.central_connection == "host=prod dbname=platform");
+  CHECK(prod.tenant_migrations.directory == path.parent_path() / "db/tenant");
+  CHECK(prod.tenant_migrations.table_name == "tenant_migrations");
+  CHECK(prod.tenants_table == "platform.tenants");
+  CHECK(prod.concurrency == 3);
+  CHECK(prod.retry.attempts == 7);
+}
+
+TEST_CASE("the environment is --env, else MIGRATE_ENV, else development", "[config]") {
+  ::unsetenv("MIGRATE_ENV");
+  CHECK(choose_environment("") == "development");
+  ::setenv("MIGRATE_ENV", "staging", 1);
+  CHECK(choose_environment("") == "staging");
+  CHECK(choose_environment("production") == "production");
+  ::unsetenv("MIGRATE_ENV");
+}
+
+TEST_CASE("${NAME} is expanded, and an unset one is named", "[config]") {
+  ::setenv("MIGRATE_TEST_HOST", "db1", 1);
+  ::unsetenv("MIGRATE_TEST_UNSET");
+  CHECK(expand_environment("host=${MIGRATE_TEST_HOST} port=5432", "here") == "host=db1 port=5432");
+  CHECK(expand_environment("no variables", "here") == "no variables");
+  CHECK_THROWS_WITH(expand_environment("x ${MIGRATE_TEST_UNSET}", "knexfile.yaml:2: development.connection"),
+                    "knexfile.yaml:2: development.connection: environment variable MIGRATE_TEST_UNSET is not set");
+  CHECK_THROWS_WITH(expand_environment("x ${OPEN", "here"), Catch::Contains("unterminated"));
+}
+
+TEST_CASE("bad knexfiles are refused naming file, line, environment and key", "[config]") {
+  ::unsetenv("MIGRATE_TEST_UNSET");
+  SECTION("malformed YAML") {
+    const auto path = knexfile("development:\n  connection: [unclosed\n");
+    CHECK_THAT(error_of(path, "development"), Catch::StartsWith(path.string() + ":") && Catch::Contains("malformed YAML"));
+  }
+  SECTION("unknown environment") {
+    const auto path = knexfile("development:\n  connection: x\ntest:\n  connection: y\n");
+    CHECK(error_of(path, "staging") == path.string() + ": no environment 'staging' (it has: development, test)");
+  }
+  SECTION("missing connection") {
+    const auto path = knexfile("development:\n  migrations:\n    directory: m\n");
+    CHECK_THAT(error_of(path, "development"), Catch::Contains("development.connection is missing"));
+  }
+  SECTION("mistyped key") {
+    const auto path = knexfile("development:\n  connection: x\n  migrations:\n    tablename: t\n");
+    CHECK(error_of(path, "development") ==
+          path.string() + ":4: development.migrations.tablename is not a known key (known: directory, extension, loadExtensions, tableName)");
+  }
+  SECTION("wrong type") {
+    const auto path = knexfile("development:\n  connection: x\n  run:\n    concurrency: many\n");
+    CHECK(error_of(path, "development") ==
+          path.string() + ":4: development.run.concurrency must be a whole number, not 'many'");
+  }
+  SECTION("a value that must be a string is a list") {
+    const auto path = knexfile("development:\n  connection: x\n  tenants:\n    table: [a, b]\n");
+    CHECK(error_of(path, "development") == path.string() + ":4: development.tenants.table must be a string");
+  }
+  SECTION("unset variable") {
+    const auto path = knexfile("development:\n  connection: ${MIGRATE_TEST_UNSET}\n");
+    CHECK(error_of(path, "development") ==
+          path.string() + ":2: development.connection: environment variable MIGRATE_TEST_UNSET is not set");
+  }
+  SECTION("no file") {
+    CHECK_THAT(error_of("/nonexistent/knexfile.yaml", "development"), Catch::Contains("no such file"));
+  }
+}
+
+TEST_CASE("knex's mapping form of connection becomes a conninfo string", "[config]") {
+  const auto path = knexfile(
+      "development:\n  connection:\n    host: db\n    port: 5433\n    user: app\n    password: \"it's\"\n    database: platform\n");
+  CHECK(load_settings(path, "development").central_connection ==
+        "host='db' port='5433' user='app' password='it\\'s' dbname='platform'");
+}

@@ -1,0 +1,68 @@
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "migrate/core/error.hpp"
+#include "migrate/runner/plan.hpp"
+
+using namespace migrate;
+using namespace migrate::runner;
+namespace fs = std::filesystem;
+
+namespace {
+
+migrations::MigrationSet three_files(bool second_has_down = true) {
+  const auto dir = fs::temp_directory_path() / ("migrate-plan-" + std::to_string(::getpid()) + (second_has_down ? "a" : "b"));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "20250101000000_one.sql") << "-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 1;\n";
+  std::ofstream(dir / "20250102000000_two.sql")
+      << "-- migrate:up\nSELECT 2;\n" << (second_has_down ? "-- migrate:down\nSELECT 2;\n" : "");
+  std::ofstream(dir / "20250103000000_three.sql") << "-- migrate:up\nSELECT 3;\n-- migrate:down\nSELECT 3;\n";
+  return migrations::MigrationSet::load(dir);
+}
+
+ledger::AppliedMigration row(int id, const std::string& name, int batch) { return {id, name, batch, "t"}; }
+
+}  // namespace
+
+TEST_CASE("pending migrations are the files not in the ledger, batch is the largest + 1", "[plan]") {
+  const auto set = three_files();
+  const auto plan = plan_up(set, {row(1, "20250101000000_one.sql", 1), row(2, "20250102000000_two.sql", 2)});
+  REQUIRE(plan.pending.size() == 1);
+  CHECK(plan.pending[0]->name == "20250103000000_three.sql");
+  CHECK(plan.next_batch == 3);
+  CHECK(plan.out_of_order.empty());
+  CHECK(plan_up(set, {}).next_batch == 1);
+}
+
+TEST_CASE("a pending migration older than the newest applied is out of order", "[plan]") {
+  const auto plan = plan_up(three_files(), {row(1, "20250101000000_one.sql", 1), row(2, "20250103000000_three.sql", 1)});
+  REQUIRE(plan.pending.size() == 1);
+  CHECK(plan.out_of_order == std::vector<std::string>{"20250102000000_two.sql"});
+}
+
+TEST_CASE("an applied migration whose file vanished is an error naming it", "[plan]") {
+  CHECK_THROWS_AS(plan_up(three_files(), {row(1, "20240101000000_gone.sql", 1)}), RunError);
+  CHECK_THROWS_WITH(plan_up(three_files(), {row(1, "20240101000000_gone.sql", 1)}),
+                    Catch::Contains("20240101000000_gone.sql"));
+}
+
+TEST_CASE("rollback takes the last batch newest first, or every batch", "[plan]") {
+  const auto set = three_files();
+  const std::vector<ledger::AppliedMigration> applied = {
+      row(1, "20250101000000_one.sql", 1), row(2, "20250102000000_two.sql", 2), row(3, "20250103000000_three.sql", 2)};
+  const auto last = plan_rollback(set, applied, false);
+  REQUIRE(last.size() == 2);
+  CHECK(last[0].name == "20250103000000_three.sql");
+  CHECK(last[1].name == "20250102000000_two.sql");
+  CHECK(plan_rollback(set, applied, true).size() == 3);
+}
+
+TEST_CASE("rollback is refused when a migration has no down section or no file", "[plan]") {
+  const auto set = three_files(false);
+  CHECK_THROWS_WITH(plan_rollback(set, {row(1, "20250102000000_two.sql", 1)}, false),
+                    Catch::Contains("has no down section; nothing was rolled back"));
+  CHECK_THROWS_WITH(plan_rollback(set, {row(1, "20240101000000_gone.sql", 1)}, false),
+                    Catch::Contains("its file is not in"));
+}
