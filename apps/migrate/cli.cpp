@@ -73,8 +73,12 @@ int run(int argc, char** argv) {
   app.fallthrough();
   app.require_subcommand(1);
   app.set_version_flag("--version", "migrate 0.1.0");
-  app.add_option("--knexfile", args.knexfile, "path to knexfile.yaml")->capture_default_str();
-  app.add_option("--env", args.environment, "environment block of the knexfile (default: $MIGRATE_ENV or development)");
+  // Given twice (a wrapper script's default, then the operator's), the last one wins.
+  app.add_option("--knexfile", args.knexfile, "path to knexfile.yaml")
+      ->capture_default_str()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--env", args.environment, "environment block of the knexfile (default: $MIGRATE_ENV or development)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--log-format", args.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
 
   auto* tenant = app.add_subcommand("tenant", "apply pending migrations to one tenant, whatever its status");

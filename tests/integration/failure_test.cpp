@@ -1,0 +1,95 @@
+#include <catch2/catch.hpp>
+
+#include "support/cluster.hpp"
+#include "support/fleet.hpp"
+
+using support::TestFleet;
+
+namespace {
+
+// Three migrations; the second fails on tenants that have a table named "poison".
+void write_poisonable_migrations(TestFleet& fleet) {
+  fleet.write_simple_migrations(1, 1);
+  fleet.write_migration("20250101000002_careful.sql",
+                        "-- migrate:up\n"
+                        "CREATE TABLE t2 (id int);\n"
+                        "DO $$ BEGIN\n"
+                        "  IF to_regclass('public.poison') IS NOT NULL THEN\n"
+                        "    RAISE EXCEPTION 'poisoned tenant';\n"
+                        "  END IF;\n"
+                        "END $$;\n"
+                        "-- migrate:down\nDROP TABLE t2;\n");
+  fleet.write_simple_migrations(3, 1);
+}
+
+}  // namespace
+
+TEST_CASE("a failing migration leaves its tenant exactly where it was; the others are migrated", "[integration][failure]") {
+  TestFleet fleet;
+  write_poisonable_migrations(fleet);
+  const auto good1 = fleet.add_tenant("alpha");
+  const auto bad = fleet.add_tenant("bravo");
+  const auto good2 = fleet.add_tenant("charlie");
+  fleet.query(bad, "CREATE TABLE poison (id int)");
+
+  const auto result = fleet.migrate({"all-tenants"});
+  INFO(result.all());
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.out, Catch::Contains("2 migrated, 0 up to date, 1 failed"));
+  CHECK_THAT(result.out, Catch::Contains("bravo: 20250101000002_careful.sql") && Catch::Contains("poisoned tenant"));
+  CHECK_THAT(result.out, Catch::Contains("Failed tenants:"));
+  for (const auto& tenant : {good1, good2}) CHECK(fleet.ledger(tenant).size() == 3);
+  // Default mode: none of this run's migrations, in the catalog or the ledger.
+  CHECK_FALSE(fleet.table_exists(bad, "t1"));
+  CHECK_FALSE(fleet.table_exists(bad, "t2"));
+  CHECK_FALSE(fleet.table_exists(bad, "knex_migrations"));
+}
+
+TEST_CASE("with --tx-mode per-migration a failing tenant stops at its last good migration", "[integration][failure]") {
+  TestFleet fleet;
+  write_poisonable_migrations(fleet);
+  const auto good = fleet.add_tenant("alpha");
+  const auto bad = fleet.add_tenant("bravo");
+  fleet.query(bad, "CREATE TABLE poison (id int)");
+
+  const auto result = fleet.migrate({"all-tenants", "--tx-mode", "per-migration"});
+  INFO(result.all());
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.out, Catch::Contains("bravo") && Catch::Contains("20250101000002_careful.sql") &&
+                             Catch::Contains("poisoned tenant"));
+  CHECK(fleet.ledger(good).size() == 3);
+  CHECK(fleet.ledger(bad) == std::vector<std::pair<std::string, int>>{{"20250101000001_create_t1.sql", 1}});
+  CHECK(fleet.table_exists(bad, "t1"));
+  CHECK_FALSE(fleet.table_exists(bad, "t2"));
+  CHECK(fleet.lock_value(bad) == 0);
+}
+
+TEST_CASE("a SQL error names the file, the line and PostgreSQL's message", "[integration][failure]") {
+  TestFleet fleet;
+  fleet.write_migration("20250101000001_typo.sql", "-- migrate:up\nCREATE TABLE ok (id int);\nCREAT TABLE oops (id int);\n");
+  fleet.add_tenant("acme-corp");
+  const auto result = fleet.migrate({"tenant", "acme-corp"});
+  INFO(result.all());
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.out, Catch::Contains("acme-corp: FAILED: 20250101000001_typo.sql:3: syntax error at or near \"CREAT\""));
+  CHECK_THAT(result.out, !Catch::Contains("retrying"));  // a SQL error is never retried
+}
+
+TEST_CASE("a wrong ciphertext and a closed port fail their tenants alone, with clear reasons", "[integration][failure]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  const auto good = fleet.add_tenant("alpha");
+  fleet.add_tenant("bravo", "active", {}, "00112233445566778899aabbccddeeff:00112233445566778899aabbccddeeff");
+  fleet.add_tenant("charlie", "active", support::free_port());
+  fleet.add_tenant("delta", "active", {}, "not-even-hex");
+
+  const auto result = fleet.migrate({"all-tenants"});
+  INFO(result.all());
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.out, Catch::Contains("1 migrated, 0 up to date, 3 failed"));
+  CHECK_THAT(result.out, Catch::Contains("bravo: cannot decrypt db_password_encrypted:"));
+  CHECK_THAT(result.out, Catch::Contains("delta: cannot decrypt db_password_encrypted: the encrypted password has no ':'"));
+  CHECK_THAT(result.out, Catch::Contains("charlie: cannot connect to 127.0.0.1:") && Catch::Contains("Connection refused"));
+  CHECK_THAT(result.out, Catch::Contains("gave up after 2 attempts"));
+  CHECK(fleet.ledger(good).size() == 1);
+}

@@ -1,0 +1,204 @@
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "migrate/crypto/key.hpp"
+#include "migrate/crypto/password_cipher.hpp"
+#include "support/cluster.hpp"
+#include "support/fleet.hpp"
+
+using support::TestFleet;
+
+namespace {
+
+// 30 tenants: every fifth is poisoned (its second migration fails), two have bad ciphertexts.
+void build_mixed_fleet(TestFleet& fleet) {
+  fleet.write_simple_migrations(1, 1);
+  fleet.write_migration("20250101000002_careful.sql",
+                        "-- migrate:up\nCREATE TABLE t2 (id int);\n"
+                        "DO $$ BEGIN IF to_regclass('public.poison') IS NOT NULL THEN RAISE EXCEPTION 'poisoned'; END IF; END $$;\n");
+  fleet.write_simple_migrations(3, 1);
+  for (int i = 0; i < 30; ++i) {
+    const std::string slug = "tenant-" + std::to_string(100 + i);
+    if (i == 7 || i == 21) {
+      fleet.add_tenant(slug, "active", {}, "00112233445566778899aabbccddeeff:00112233445566778899aabbccddeeff");
+      continue;
+    }
+    const auto tenant = fleet.add_tenant(slug);
+    if (i % 5 == 0) fleet.query(tenant, "CREATE TABLE poison (id int)");
+  }
+}
+
+// Per slug: the ledger names and the tables, the end state to compare.
+std::map<std::string, std::string> end_state(const TestFleet& fleet) {
+  std::map<std::string, std::string> state;
+  for (const auto& tenant : fleet.tenants()) {
+    std::string text;
+    for (const auto& [name, batch] : fleet.ledger(tenant)) text += name + "@" + std::to_string(batch) + " ";
+    text += "| " + fleet.query(tenant,
+                                "SELECT coalesce(string_agg(tablename, ',' ORDER BY tablename), '') FROM pg_tables "
+                                "WHERE schemaname = 'public'")[0][0]
+                       .as<std::string>();
+    state[tenant.slug] = text;
+  }
+  return state;
+}
+
+int summary_count(const std::string& output, const std::string& what) {
+  std::smatch match;
+  const std::regex form("(\\d+) " + what);
+  REQUIRE(std::regex_search(output, match, form));
+  return std::stoi(match[1].str());
+}
+
+}  // namespace
+
+TEST_CASE("concurrency 4 over 30 tenants with failures mixed in ends like a sequential run", "[integration][fleet]") {
+  TestFleet parallel;
+  TestFleet sequential;
+  build_mixed_fleet(parallel);
+  build_mixed_fleet(sequential);
+
+  const auto four = parallel.migrate({"all-tenants", "--concurrency", "4"});
+  const auto one = sequential.migrate({"all-tenants", "--concurrency", "1"});
+  INFO(four.out << "\n---\n" << one.out);
+  CHECK(four.exit_code == 1);
+  CHECK(one.exit_code == 1);
+  CHECK_THAT(four.out, Catch::Contains("22 migrated, 0 up to date, 8 failed"));
+  CHECK_THAT(one.out, Catch::Contains("22 migrated, 0 up to date, 8 failed"));
+  CHECK(end_state(parallel) == end_state(sequential));
+  CHECK(end_state(parallel)["tenant-101"] ==
+        "20250101000001_create_t1.sql@1 20250101000002_careful.sql@1 20250101000003_create_t3.sql@1 | "
+        "knex_migrations,knex_migrations_lock,t1,t2,t3");
+  CHECK(end_state(parallel)["tenant-100"] == "| poison");
+}
+
+TEST_CASE("three replicas started together apply every migration exactly once, with no spurious failure",
+          "[integration][fleet]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 3);
+  fleet.write_migration("20250101000009_some_work.sql", "-- migrate:up\nSELECT pg_sleep(0.05);\n");
+  for (int i = 0; i < 30; ++i) fleet.add_tenant("tenant-" + std::to_string(100 + i));
+
+  std::vector<support::Process> replicas;
+  for (int i = 0; i < 3; ++i) replicas.push_back(fleet.spawn({"all-tenants", "--concurrency", "2"}));
+  int migrated = 0;
+  for (auto& replica : replicas) {
+    const auto result = replica.wait();
+    INFO(result.all());
+    CHECK(result.exit_code == 0);
+    CHECK(summary_count(result.out, "failed") == 0);
+    migrated += summary_count(result.out, "migrated");
+  }
+  CHECK(migrated == 30);  // each tenant migrated by exactly one replica
+  for (const auto& tenant : fleet.tenants()) {
+    const auto ledger = fleet.ledger(tenant);
+    CHECK(ledger.size() == 4);
+    CHECK(std::set<std::pair<std::string, int>>(ledger.begin(), ledger.end()).size() == 4);
+  }
+}
+
+TEST_CASE("shard K/N runs cover every tenant exactly once", "[integration][fleet]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  for (int i = 0; i < 30; ++i) fleet.add_tenant("tenant-" + std::to_string(100 + i));
+  int total = 0;
+  for (int k = 1; k <= 3; ++k) {
+    const auto result = fleet.migrate({"all-tenants", "--shard", std::to_string(k) + "/3"});
+    INFO(result.out);
+    CHECK(result.exit_code == 0);
+    const int migrated = summary_count(result.out, "migrated");
+    CHECK(migrated > 0);
+    CHECK(summary_count(result.out, "up to date") == 0);  // no shard saw another's tenant
+    total += migrated;
+  }
+  CHECK(total == 30);
+  for (const auto& tenant : fleet.tenants()) CHECK(fleet.ledger(tenant).size() == 1);
+}
+
+TEST_CASE("only and exclude aim at part of the fleet", "[integration][fleet]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  const auto a = fleet.add_tenant("alpha");
+  const auto b = fleet.add_tenant("bravo");
+  const auto c = fleet.add_tenant("charlie");
+  CHECK(fleet.migrate({"all-tenants", "--only", "alpha,charlie", "--exclude", "charlie"}).exit_code == 0);
+  CHECK(fleet.ledger(a).size() == 1);
+  CHECK(fleet.ledger(b).empty());
+  CHECK(fleet.ledger(c).empty());
+}
+
+TEST_CASE("a tenant whose server refuses connections for its first seconds succeeds after retries",
+          "[integration][fleet]") {
+  const auto dir = std::filesystem::temp_directory_path() / support::unique_name("migrate-late-") / "pg";
+  const int port = support::free_port();
+  const std::string script = std::string(MIGRATE_SOURCE_DIR) + "/scripts/pg-cluster.sh";
+  REQUIRE(support::run({script, "start", dir.string(), std::to_string(port)}).exit_code == 0);
+  std::string password;
+  {
+    std::ifstream env(dir / "env");
+    for (std::string line; std::getline(env, line);)
+      if (line.rfind("export PGPASSWORD=", 0) == 0) password = line.substr(18);
+  }
+  const std::string late_admin = "host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=postgres password=" + password;
+  {
+    pqxx::connection admin(late_admin);
+    pqxx::nontransaction tx(admin);
+    tx.exec("CREATE ROLE late_tenant LOGIN PASSWORD 'late-password-1'");
+    tx.exec("CREATE DATABASE late_tenant OWNER late_tenant");
+  }
+  REQUIRE(support::run({script, "stop", dir.string()}).exit_code == 0);
+
+  TestFleet fleet("retry:\n  attempts: 10\n  initialDelayMs: 300\n  maxDelayMs: 1500\n");
+  fleet.write_simple_migrations(1, 2);
+  const auto key = migrate::crypto::parse_key(fleet.key());
+  fleet.add_tenant("on-time");
+  support::admin_exec("INSERT INTO tenants (id, slug, db_host, db_port, db_name, db_user, db_password_encrypted) VALUES "
+                      "('late-id', 'late', '127.0.0.1', " + std::to_string(port) + ", 'late_tenant', 'late_tenant', '" +
+                          migrate::crypto::encrypt_password("late-password-1", key) + "')",
+                      fleet.central_db());
+
+  auto run = fleet.spawn({"all-tenants"});
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const auto started = support::run({script, "start", dir.string()});
+  const auto result = run.wait();
+  support::run({script, "stop", dir.string()});
+  INFO(started.all() << result.all());
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.out, Catch::Contains("late: attempt 1 failed, retrying in") && Catch::Contains("Connection refused"));
+  CHECK_THAT(result.out, Catch::Contains("2 migrated, 0 up to date, 0 failed"));
+  std::filesystem::remove_all(dir.parent_path());
+}
+
+TEST_CASE("log format json writes one JSON object per line and event", "[integration][fleet]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 2);
+  fleet.add_tenant("alpha");
+  fleet.add_tenant("bravo", "active", {}, "bad:ciphertext");
+  const auto result = fleet.migrate({"--log-format", "json", "all-tenants"});
+  CHECK(result.exit_code == 1);
+  std::multiset<std::string> events;
+  std::istringstream lines(result.out);
+  for (std::string line; std::getline(lines, line);) {
+    INFO(line);
+    const auto event = nlohmann::json::parse(line);  // throws, failing the test, if not JSON
+    events.insert(event.at("event").get<std::string>());
+    if (event["event"] == "migration_applied") CHECK(event.at("duration_ms").is_number());
+    if (event["event"] == "tenant_failed") CHECK_THAT(event.at("reason").get<std::string>(), Catch::Contains("decrypt"));
+    if (event["event"] == "summary") {
+      CHECK(event.at("failed") == 1);
+      CHECK(event.at("failures").size() == 1);
+    }
+  }
+  CHECK(events.count("run_start") == 1);
+  CHECK(events.count("tenant_start") == 1);
+  CHECK(events.count("migration_applied") == 2);
+  CHECK(events.count("tenant_done") == 1);
+  CHECK(events.count("tenant_failed") == 1);
+  CHECK(events.count("summary") == 1);
+}
