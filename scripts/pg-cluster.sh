@@ -30,6 +30,8 @@ init_cluster() {
   if [ "$(id -u)" -eq 0 ]; then
     chown postgres:postgres "$dir"
     chmod a+x "$(dirname "$dir")"   # the server user must be able to reach DIR
+    runuser -u postgres -- test -w "$dir" ||
+      { echo "pg-cluster: user postgres cannot reach $dir; put it under a folder others may enter (chmod a+x)" >&2; exit 1; }
   fi
   chmod 700 "$dir"
   local password

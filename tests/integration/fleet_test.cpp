@@ -64,7 +64,7 @@ TEST_CASE("concurrency 4 over 30 tenants with failures mixed in ends like a sequ
   build_mixed_fleet(parallel);
   build_mixed_fleet(sequential);
 
-  const auto four = parallel.migrate({"all-tenants", "--concurrency", "4"});
+  const auto four = parallel.migrate({"all-tenants", "--concurrency", "4", "--per-host", "3"});
   const auto one = sequential.migrate({"all-tenants", "--concurrency", "1"});
   INFO(four.out << "\n---\n" << one.out);
   CHECK(four.exit_code == 1);
@@ -129,6 +129,20 @@ TEST_CASE("only and exclude aim at part of the fleet", "[integration][fleet]") {
   const auto c = fleet.add_tenant("charlie");
   CHECK(fleet.migrate({"all-tenants", "--only", "alpha,charlie", "--exclude", "charlie"}).exit_code == 0);
   CHECK(fleet.ledger(a).size() == 1);
+  CHECK(fleet.ledger(b).empty());
+  CHECK(fleet.ledger(c).empty());
+}
+
+TEST_CASE("fail-fast starts no tenant after the first failure", "[integration][fleet]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  fleet.add_tenant("alpha", "active", {}, "bad:ciphertext");
+  const auto b = fleet.add_tenant("bravo");
+  const auto c = fleet.add_tenant("charlie");
+  const auto result = fleet.migrate({"all-tenants", "--concurrency", "1", "--fail-fast"});
+  INFO(result.out);
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.out, Catch::Contains("Summary: 1 tenant in") && Catch::Contains("1 failed"));
   CHECK(fleet.ledger(b).empty());
   CHECK(fleet.ledger(c).empty());
 }

@@ -54,6 +54,11 @@ TestFleet::TestFleet(const std::string& knexfile_extra)
              central_db_);
 }
 
+TestFleet::~TestFleet() {
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
 Tenant TestFleet::add_tenant(const std::string& slug, const std::string& status, std::optional<int> port,
                              std::optional<std::string> stored_password) {
   Tenant tenant;

@@ -26,6 +26,9 @@ class TestFleet {
  public:
   // `knexfile_extra` is appended, indented, to the "test" environment of the knexfile.
   explicit TestFleet(const std::string& knexfile_extra = "");
+  ~TestFleet();  // removes the folder; the databases go with the throwaway cluster
+  TestFleet(const TestFleet&) = delete;
+  TestFleet& operator=(const TestFleet&) = delete;
 
   // Adds a tenant with its own role and database. `port` overrides the registered port (a closed
   // one, or another cluster); `stored_password` overrides the encrypted password.

@@ -80,28 +80,28 @@ SessionLock::SessionLock(pqxx::connection_base& db, const Ledger& ledger, std::c
   try {
     pqxx::nontransaction(db_).exec("SET lock_timeout = " + timeout_text(wait) + "; SELECT pg_advisory_lock(" +
                                    key_text(ledger_) + "); RESET lock_timeout");
+    try {
+      pqxx::work tx(db_);
+      tx.exec("SET LOCAL lock_timeout = " + timeout_text(wait));
+      ledger_.create_tables(tx);
+      warnings_ = take_lock_row(tx, ledger_, held_by_migrate);
+      tx.commit();
+    } catch (...) {
+      unlock_advisory_quietly();
+      throw;
+    }
   } catch (const pqxx::sql_error& error) {
     if (error.sqlstate() == lock_not_available) throw busy(ledger_, wait);
     throw;
   }
+  held_ = true;
+}
+
+void SessionLock::unlock_advisory_quietly() noexcept {
   try {
-    pqxx::work tx(db_);
-    tx.exec("SET LOCAL lock_timeout = " + timeout_text(wait));
-    ledger_.create_tables(tx);
-    warnings_ = take_lock_row(tx, ledger_, held_by_migrate);
-    tx.commit();
-    held_ = true;
+    pqxx::nontransaction(db_).exec("SELECT pg_advisory_unlock(" + key_text(ledger_) + ")");
   } catch (...) {
-    try {
-      pqxx::nontransaction(db_).exec("SELECT pg_advisory_unlock(" + key_text(ledger_) + ")");
-    } catch (...) {
-    }
-    try {
-      throw;
-    } catch (const pqxx::sql_error& error) {
-      if (error.sqlstate() == lock_not_available) throw busy(ledger_, wait);
-      throw;
-    }
+    // The connection is gone, and the advisory lock with it.
   }
 }
 

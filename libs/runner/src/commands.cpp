@@ -2,6 +2,7 @@
 
 #include <pqxx/except>
 
+#include <algorithm>
 #include <mutex>
 
 #include "migrate/core/error.hpp"
@@ -103,20 +104,22 @@ int migrate_tenant(const config::Settings& settings, const std::string& slug_or_
   return exit_status_of(outcome);
 }
 
-int migrate_all_tenants(const config::Settings& settings, const FleetOptions& fleet, const EngineOptions& engine,
+int migrate_all_tenants(const config::Settings& settings, FleetOptions fleet, const EngineOptions& engine,
                         bool claim, Reporter& reporter) {
   const auto set = migrations::MigrationSet::load(settings.tenant_migrations.directory);  // once per run
   const auto key = crypto::key_from_environment();
   const ledger::Ledger ledger(settings.tenant_migrations.table_name);
   auto central = open_central(settings);
   registry::TenantRegistry tenants(*central, settings.tenants_table);
-  std::unique_ptr<TenantClaims> claims;
-  if (claim) claims = std::make_unique<TenantClaims>(settings.central_connection, connect_options(settings));
+  if (claim) {
+    fleet.claims_conninfo = settings.central_connection;
+    fleet.claims_connect = connect_options(settings);
+  }
 
   reporter.run_started("all-tenants", fleet.only.empty() ? tenants.count_active() : static_cast<int>(fleet.only.size()));
   const TenantAccess access{key, settings, reporter};
   const auto summary = run_fleet(
-      [&](const std::string& after) { return tenants.active_page(after, page_size); }, fleet, claims.get(), reporter,
+      [&](const std::string& after) { return tenants.active_page(after, page_size); }, fleet, reporter,
       [&](const registry::TenantRecord& tenant) {
         return run_tenant(tenant, access, up_work(set, ledger, engine, reporter, tenant.slug));
       });
@@ -175,10 +178,12 @@ int show_status(const config::Settings& settings, const std::optional<std::strin
     return exit_status_of(outcome);
   }
 
+  // Workers finish in any order; the fleet's lines are printed in slug order at the end.
   std::mutex mutex;
-  int tenants_seen = 0, up_to_date = 0, behind = 0, failed = 0;
+  std::vector<std::pair<std::string, std::string>> lines;
+  int up_to_date = 0, behind = 0, failed = 0;
   SilentReporter silent;
-  run_fleet([&](const std::string& after) { return tenants.active_page(after, page_size); }, fleet, nullptr, silent,
+  run_fleet([&](const std::string& after) { return tenants.active_page(after, page_size); }, fleet, silent,
             [&](const registry::TenantRecord& tenant) {
               std::string text;
               int pending = 0;
@@ -188,17 +193,18 @@ int show_status(const config::Settings& settings, const std::optional<std::strin
                 text = status_line(tenant.slug, status);
               });
               std::lock_guard lock(mutex);
-              ++tenants_seen;
               if (outcome.state == TenantState::failed) {
                 ++failed;
                 text = tenant.slug + ": cannot read status: " + outcome.reason;
               } else {
                 ++(pending == 0 ? up_to_date : behind);
               }
-              reporter.line(text);
+              lines.emplace_back(tenant.slug, std::move(text));
               return outcome;
             });
-  reporter.line("Total: " + std::to_string(tenants_seen) + " tenants: " + std::to_string(up_to_date) +
+  std::sort(lines.begin(), lines.end());
+  for (const auto& [slug, text] : lines) reporter.line(text);
+  reporter.line("Total: " + std::to_string(lines.size()) + " tenants: " + std::to_string(up_to_date) +
                 " up to date, " + std::to_string(behind) + " with pending migrations, " + std::to_string(failed) +
                 " unreadable");
   return failed > 0 ? exit_failed : exit_ok;

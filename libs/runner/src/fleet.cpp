@@ -110,24 +110,15 @@ class SummaryBuilder {
   FleetSummary summary_;
 };
 
-enum class Claim { held, elsewhere, none };
-
-// A claim that cannot be taken (the central connection broke) is no reason to skip the tenant:
-// its own lock still keeps two runners apart, claims only spare them the wait.
-Claim take_claim(TenantClaims* claims, const std::string& id) {
-  if (!claims) return Claim::none;
+// Whether this worker may go ahead with tenant `id`. A claim that cannot be taken (the central
+// connection broke) is no reason to skip the tenant: its own lock still keeps two runners apart,
+// claims only spare them the wait.
+bool may_work_on(std::optional<ClaimSession>& claims, const std::string& id) {
+  if (!claims) return true;
   try {
-    return claims->try_claim(id) ? Claim::held : Claim::elsewhere;
+    return claims->claim(id);
   } catch (const std::exception&) {
-    return Claim::none;
-  }
-}
-
-void drop_claim(TenantClaims& claims, const std::string& id) {
-  try {
-    claims.release(id);
-  } catch (const std::exception&) {
-    // The claim went with the broken connection.
+    return true;
   }
 }
 
@@ -140,8 +131,8 @@ bool selected(const registry::TenantRecord& tenant, const FleetOptions& options)
 
 }  // namespace
 
-FleetSummary run_fleet(const TenantPages& pages, const FleetOptions& options, TenantClaims* claims,
-                       Reporter& reporter, const TenantJob& job) {
+FleetSummary run_fleet(const TenantPages& pages, const FleetOptions& options, Reporter& reporter,
+                       const TenantJob& job) {
   const auto start = Clock::now();
   const int workers = std::max(1, options.concurrency);
   TenantQueue queue(static_cast<std::size_t>(workers) * 2);
@@ -150,13 +141,14 @@ FleetSummary run_fleet(const TenantPages& pages, const FleetOptions& options, Te
   std::atomic<bool> stop{false};
 
   auto work = [&] {
+    std::optional<ClaimSession> claims;
+    if (options.claims_conninfo) claims.emplace(*options.claims_conninfo, options.claims_connect);
     while (auto tenant = queue.pop()) {
       if (stop) break;
       const std::string server = tenant->database.server();
       gate.enter(server);
       TenantOutcome outcome;
-      const Claim claim = take_claim(claims, tenant->id);
-      if (claim == Claim::elsewhere) {
+      if (!may_work_on(claims, tenant->id)) {
         outcome.slug = tenant->slug;
         outcome.state = TenantState::skipped;
       } else {
@@ -167,7 +159,6 @@ FleetSummary run_fleet(const TenantPages& pages, const FleetOptions& options, Te
           outcome.state = TenantState::failed;
           outcome.reason = error.what();
         }
-        if (claim == Claim::held) drop_claim(*claims, tenant->id);
       }
       gate.leave(server);
       summary.add(outcome);

@@ -83,7 +83,8 @@ class TextReporter : public Reporter {
     stop_ticker();
     std::lock_guard lock(mutex_);
     clear_progress();
-    print(fmt::format("Summary: {} tenants in {}: {} migrated, {} up to date, {} failed{}", summary.total,
+    print(fmt::format("Summary: {} tenant{} in {}: {} migrated, {} up to date, {} failed{}", summary.total,
+                      summary.total == 1 ? "" : "s",
                       ms_text(summary.elapsed), summary.migrated, summary.up_to_date, summary.failed,
                       summary.skipped ? fmt::format(", {} left to other replicas", summary.skipped) : ""));
     if (summary.total > 1 && !summary.slowest.empty()) {

@@ -60,6 +60,8 @@ class SessionLock {
   const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
+  void unlock_advisory_quietly() noexcept;
+
   pqxx::connection_base& db_;
   const Ledger& ledger_;
   bool held_ = false;

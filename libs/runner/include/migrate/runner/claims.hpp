@@ -4,24 +4,30 @@
 // works on it, and passes over a tenant another replica holds. A replica that dies drops its
 // claims with its connection. No extra service, no table.
 #include <cstdint>
-#include <mutex>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "migrate/pg/connection.hpp"
 
 namespace migrate::runner {
 
-class TenantClaims {
+// One fleet worker's claims, over a central connection of its own so that workers never wait for
+// each other. A worker keeps its last claim until it claims the next tenant: both happen in one
+// round trip, and a finished tenant is not checked again by another replica meanwhile.
+class ClaimSession {
  public:
-  explicit TenantClaims(const std::string& central_conninfo, const pg::ConnectOptions& options);
+  ClaimSession(std::string central_conninfo, pg::ConnectOptions options);
 
-  // True when this replica now holds tenant `id`; false when another replica does.
-  bool try_claim(const std::string& id);
-  void release(const std::string& id);
+  // True when this worker now holds tenant `id`; false when another replica does. Throws when the
+  // central database cannot be reached.
+  bool claim(const std::string& id);
 
  private:
-  std::mutex mutex_;  // one connection shared by the fleet's workers
-  pg::Connection central_;
+  std::string conninfo_;
+  pg::ConnectOptions options_;
+  std::unique_ptr<pg::Connection> central_;  // opened on first use
+  std::optional<std::int64_t> held_;
 };
 
 }  // namespace migrate::runner

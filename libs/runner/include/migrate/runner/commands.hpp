@@ -17,7 +17,7 @@ int migrate_tenant(const config::Settings& settings, const std::string& slug_or_
 
 // `migrate all-tenants`: every active tenant, as `fleet` selects. `claim` splits the fleet with
 // other replicas running at the same time.
-int migrate_all_tenants(const config::Settings& settings, const FleetOptions& fleet, const EngineOptions& engine,
+int migrate_all_tenants(const config::Settings& settings, FleetOptions fleet, const EngineOptions& engine,
                         bool claim, Reporter& reporter);
 
 // `migrate rollback --tenant X [--all]`.

@@ -22,15 +22,18 @@ struct FleetOptions {
   std::set<std::string> only;     // slugs; empty = every tenant
   std::set<std::string> exclude;  // slugs
   std::optional<Shard> shard;
+  // The central database, when replicas are to split the fleet through claims (see claims.hpp).
+  std::optional<std::string> claims_conninfo;
+  pg::ConnectOptions claims_connect;
 };
 
 // The next page of tenants after `after_slug` (in slug order); empty at the end.
 using TenantPages = std::function<std::vector<registry::TenantRecord>(const std::string& after_slug)>;
 using TenantJob = std::function<TenantOutcome(const registry::TenantRecord&)>;
 
-// Runs `job` on every tenant `pages` yields that the options select. With `claims`, a tenant
+// Runs `job` on every tenant `pages` yields that the options select. With claims, a tenant
 // another replica holds is passed over (state skipped). Returns the summary it also reports.
-FleetSummary run_fleet(const TenantPages& pages, const FleetOptions& options, TenantClaims* claims,
-                       Reporter& reporter, const TenantJob& job);
+FleetSummary run_fleet(const TenantPages& pages, const FleetOptions& options, Reporter& reporter,
+                       const TenantJob& job);
 
 }  // namespace migrate::runner

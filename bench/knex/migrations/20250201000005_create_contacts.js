@@ -1,0 +1,2 @@
+exports.up = (knex) => knex.raw("CREATE TABLE contacts (\n  id bigserial PRIMARY KEY,\n  account_id bigint REFERENCES accounts (id) ON DELETE SET NULL,\n  first_name text NOT NULL,\n  last_name text,\n  email text,\n  owner_id bigint REFERENCES users (id),\n  created_at timestamptz NOT NULL DEFAULT now()\n);\nCREATE INDEX idx_contacts_account ON contacts (account_id);");
+exports.down = (knex) => knex.raw("DROP TABLE contacts;");

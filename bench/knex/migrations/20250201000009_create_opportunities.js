@@ -1,0 +1,2 @@
+exports.up = (knex) => knex.raw("CREATE TABLE opportunities (\n  id bigserial PRIMARY KEY,\n  account_id bigint NOT NULL REFERENCES accounts (id),\n  stage_id int NOT NULL REFERENCES pipeline_stages (id),\n  name text NOT NULL,\n  amount numeric(14, 2),\n  owner_id bigint REFERENCES users (id),\n  created_at timestamptz NOT NULL DEFAULT now()\n);\nCREATE INDEX idx_opportunities_stage ON opportunities (stage_id);");
+exports.down = (knex) => knex.raw("DROP TABLE opportunities;");

@@ -1,0 +1,2 @@
+exports.up = (knex) => knex.raw("CREATE TABLE price_books (\n  id serial PRIMARY KEY,\n  name text NOT NULL UNIQUE,\n  currency char(3) NOT NULL DEFAULT 'USD'\n);\nCREATE TABLE price_book_entries (\n  price_book_id int NOT NULL REFERENCES price_books (id) ON DELETE CASCADE,\n  product_id bigint NOT NULL REFERENCES products (id) ON DELETE CASCADE,\n  price numeric(12, 2) NOT NULL,\n  PRIMARY KEY (price_book_id, product_id)\n);");
+exports.down = (knex) => knex.raw("DROP TABLE price_book_entries;\nDROP TABLE price_books;");

@@ -1,0 +1,2 @@
+exports.up = (knex) => knex.raw("CREATE TABLE activities (\n  id bigserial PRIMARY KEY,\n  kind text NOT NULL,\n  subject text NOT NULL,\n  contact_id bigint REFERENCES contacts (id) ON DELETE CASCADE,\n  opportunity_id bigint REFERENCES opportunities (id) ON DELETE CASCADE,\n  due_at timestamptz,\n  done boolean NOT NULL DEFAULT false\n);\nCREATE INDEX idx_activities_due ON activities (due_at) WHERE NOT done;");
+exports.down = (knex) => knex.raw("DROP TABLE activities;");
