@@ -4,6 +4,8 @@
 # and ratios; raw figures go to bench/results/. Not a test: it has no pass or fail.
 #   PARALLELISM  tenants in flight for migrate and the floors (default 8)
 #   REPS         repetitions per measurement (default 3)
+#   PHASES       "fresh noop" (default), or "noop" alone: migrate and the connect floor with nothing
+#                pending (the fleet is migrated once, unmeasured, first)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -11,6 +13,7 @@ sizes=("${@:-200 1000}")
 read -r -a sizes <<<"${sizes[*]}"
 reps=${REPS:-3}
 parallelism=${PARALLELISM:-8}
+phases=${PHASES:-fresh noop}
 
 "$root/scripts/install-deps.sh"
 BUILD_TYPE=Release "$root/scripts/build.sh" >/dev/null
@@ -42,6 +45,16 @@ for n in "${sizes[@]}"; do
   "$here/make_fleet.sh" "$n" "$fleet"
   source "$fleet/fleet.env"
   echo "N=$n, parallelism $parallelism, $reps repetitions"
+  if [ "$phases" = noop ]; then
+    "$migrate" --knexfile "$here/knexfile.yaml" --env bench all-tenants --concurrency "$parallelism" >/dev/null
+    for rep in $(seq 1 "$reps"); do
+      measure "$n" migrate noop "$rep" "$migrate" --knexfile "$here/knexfile.yaml" --env bench all-tenants --concurrency "$parallelism"
+      measure "$n" floor noop "$rep" "$floor" "$fleet/tenants.tsv" "$parallelism"
+      measure "$n" ledger noop "$rep" "$floor" "$fleet/tenants.tsv" "$parallelism" "SELECT name FROM knex_migrations"
+    done
+    "$root/scripts/pg-cluster.sh" stop "$fleet/pg"
+    continue
+  fi
   for rep in $(seq 1 "$reps"); do
     "$here/reset_fleet.sh" "$fleet"
     measure "$n" migrate fresh "$rep" "$migrate" --knexfile "$here/knexfile.yaml" --env bench all-tenants --concurrency "$parallelism"
@@ -52,6 +65,7 @@ for n in "${sizes[@]}"; do
     "$here/reset_fleet.sh" "$fleet"
     measure "$n" psql fresh "$rep" "$here/psql_floor.sh" "$fleet" "$parallelism"
     measure "$n" floor noop "$rep" "$floor" "$fleet/tenants.tsv" "$parallelism"
+    measure "$n" ledger noop "$rep" "$floor" "$fleet/tenants.tsv" "$parallelism" "SELECT name FROM knex_migrations"
   done
   "$root/scripts/pg-cluster.sh" stop "$fleet/pg"
 done

@@ -34,6 +34,20 @@ std::optional<std::vector<AppliedMigration>> Ledger::applied(pqxx::connection_ba
   }
 }
 
+std::optional<std::vector<std::string>> Ledger::applied_names(pqxx::connection_base& db) const {
+  try {
+    pqxx::nontransaction tx(db);
+    const auto rows = tx.exec("SELECT name FROM " + quoted_table_);
+    std::vector<std::string> names;
+    names.reserve(rows.size());
+    for (const auto& row : rows) names.push_back(row[0].as<std::string>(""));
+    return names;
+  } catch (const pqxx::sql_error& error) {
+    if (error.sqlstate() == sqlstate_undefined_table) return std::nullopt;
+    throw;
+  }
+}
+
 std::vector<AppliedMigration> Ledger::applied(pqxx::transaction_base& tx) const {
   return to_applied(tx.exec("SELECT id, name, batch, migration_time FROM " + quoted_table_ + " ORDER BY id"));
 }

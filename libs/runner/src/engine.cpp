@@ -138,10 +138,13 @@ EngineResult migrate_up_single(pqxx::connection_base& db, const migrations::Migr
 
 EngineResult migrate_up(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
                         const EngineOptions& options, StepListener* listener) {
-  // The fast path: one query, no lock, no DDL.
-  const auto applied = ledger.applied(db);
-  const UpPlan plan = plan_up(set, applied.value_or(std::vector<ledger::AppliedMigration>{}));
-  if (plan.pending.empty()) return {plan.next_batch, {}};
+  // The fast path: one query for the applied names, no lock, no DDL. Batches are read under the
+  // lock, when there is something to apply.
+  std::vector<ledger::AppliedMigration> applied;
+  for (auto& name : ledger.applied_names(db).value_or(std::vector<std::string>{}))
+    applied.push_back({0, std::move(name), 0, {}});
+  const UpPlan plan = plan_up(set, applied);
+  if (plan.pending.empty()) return {};
   if (needs_per_migration(options, plan)) return migrate_up_per_migration(db, set, ledger, options, listener);
   return migrate_up_single(db, set, ledger, options, listener);
 }

@@ -29,6 +29,8 @@ class Ledger {
   // Every applied migration in the order applied, in one round trip outside any transaction;
   // nothing when the ledger table does not exist yet.
   std::optional<std::vector<AppliedMigration>> applied(pqxx::connection_base& db) const;
+  // Only the names, in no order: the cheapest truthful read, for the path with nothing to do.
+  std::optional<std::vector<std::string>> applied_names(pqxx::connection_base& db) const;
   // The same inside `tx` (the tables must exist).
   std::vector<AppliedMigration> applied(pqxx::transaction_base& tx) const;
 
