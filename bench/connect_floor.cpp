@@ -38,7 +38,8 @@ std::vector<Target> read_targets(const char* path) {
 
 bool touch(const Target& t, const char* query) {
   const char* keywords[] = {"host", "port", "dbname", "user", "password", nullptr};
-  const char* values[] = {t.host.c_str(), t.port.c_str(), t.dbname.c_str(), t.user.c_str(), t.password.c_str(), nullptr};
+  const char* values[] = {t.host.c_str(), t.port.c_str(),     t.dbname.c_str(),
+                          t.user.c_str(), t.password.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keywords, values, 0);
   bool ok = PQstatus(conn) == CONNECTION_OK;
   if (ok) {

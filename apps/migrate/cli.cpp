@@ -1,7 +1,7 @@
 #include "cli.hpp"
 
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <iostream>
@@ -61,7 +61,9 @@ std::unique_ptr<runner::Reporter> make_reporter(const Arguments& args, bool verb
 }
 
 void add_tx_mode(CLI::App& command, Arguments& args) {
-  command.add_option("--tx-mode", args.tx_mode, "single: one transaction per tenant (default); per-migration: one per migration")
+  command
+      .add_option("--tx-mode", args.tx_mode,
+                  "single: one transaction per tenant (default); per-migration: one per migration")
       ->check(CLI::IsMember({"single", "per-migration"}));
 }
 

@@ -24,7 +24,9 @@ TEST_CASE("all-tenants applies every migration to every tenant; a second run cha
     CHECK(fleet.table_exists(tenant, "t3"));
     CHECK(fleet.lock_value(tenant) == 0);
   }
-  const auto ids_before = fleet.query(a, "SELECT string_agg(id::text || migration_time::text, ',') FROM knex_migrations")[0][0].as<std::string>();
+  const auto ids_before =
+      fleet.query(a, "SELECT string_agg(id::text || migration_time::text, ',') FROM knex_migrations")[0][0]
+          .as<std::string>();
 
   const auto second = fleet.migrate({"all-tenants"});
   INFO(second.all());
@@ -32,8 +34,8 @@ TEST_CASE("all-tenants applies every migration to every tenant; a second run cha
   CHECK_THAT(second.out, Catch::Contains("0 migrated, 3 up to date, 0 failed"));
   CHECK_THAT(second.out, !Catch::Contains("pending"));
   for (const auto& tenant : {a, b, c}) CHECK(fleet.ledger(tenant) == expected);
-  CHECK(fleet.query(a, "SELECT string_agg(id::text || migration_time::text, ',') FROM knex_migrations")[0][0].as<std::string>() ==
-        ids_before);
+  CHECK(fleet.query(a, "SELECT string_agg(id::text || migration_time::text, ',') FROM knex_migrations")[0][0]
+            .as<std::string>() == ids_before);
 }
 
 TEST_CASE("a new file migrates as batch 2; tenant works by slug and by id", "[integration][apply]") {

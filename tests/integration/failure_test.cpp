@@ -24,7 +24,8 @@ void write_poisonable_migrations(TestFleet& fleet) {
 
 }  // namespace
 
-TEST_CASE("a failing migration leaves its tenant exactly where it was; the others are migrated", "[integration][failure]") {
+TEST_CASE("a failing migration leaves its tenant exactly where it was; the others are migrated",
+          "[integration][failure]") {
   TestFleet fleet;
   write_poisonable_migrations(fleet);
   const auto good1 = fleet.add_tenant("alpha");
@@ -66,16 +67,19 @@ TEST_CASE("with --tx-mode per-migration a failing tenant stops at its last good 
 
 TEST_CASE("a SQL error names the file, the line and PostgreSQL's message", "[integration][failure]") {
   TestFleet fleet;
-  fleet.write_migration("20250101000001_typo.sql", "-- migrate:up\nCREATE TABLE ok (id int);\nCREAT TABLE oops (id int);\n");
+  fleet.write_migration("20250101000001_typo.sql",
+                        "-- migrate:up\nCREATE TABLE ok (id int);\nCREAT TABLE oops (id int);\n");
   fleet.add_tenant("acme-corp");
   const auto result = fleet.migrate({"tenant", "acme-corp"});
   INFO(result.all());
   CHECK(result.exit_code == 1);
-  CHECK_THAT(result.out, Catch::Contains("acme-corp: FAILED: 20250101000001_typo.sql:3: syntax error at or near \"CREAT\""));
+  CHECK_THAT(result.out,
+             Catch::Contains("acme-corp: FAILED: 20250101000001_typo.sql:3: syntax error at or near \"CREAT\""));
   CHECK_THAT(result.out, !Catch::Contains("retrying"));  // a SQL error is never retried
 }
 
-TEST_CASE("a wrong ciphertext and a closed port fail their tenants alone, with clear reasons", "[integration][failure]") {
+TEST_CASE("a wrong ciphertext and a closed port fail their tenants alone, with clear reasons",
+          "[integration][failure]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
   const auto good = fleet.add_tenant("alpha");
@@ -88,8 +92,10 @@ TEST_CASE("a wrong ciphertext and a closed port fail their tenants alone, with c
   CHECK(result.exit_code == 1);
   CHECK_THAT(result.out, Catch::Contains("1 migrated, 0 up to date, 3 failed"));
   CHECK_THAT(result.out, Catch::Contains("bravo: cannot decrypt db_password_encrypted:"));
-  CHECK_THAT(result.out, Catch::Contains("delta: cannot decrypt db_password_encrypted: the encrypted password has no ':'"));
-  CHECK_THAT(result.out, Catch::Contains("charlie: cannot connect to 127.0.0.1:") && Catch::Contains("Connection refused"));
+  CHECK_THAT(result.out,
+             Catch::Contains("delta: cannot decrypt db_password_encrypted: the encrypted password has no ':'"));
+  CHECK_THAT(result.out,
+             Catch::Contains("charlie: cannot connect to 127.0.0.1:") && Catch::Contains("Connection refused"));
   CHECK_THAT(result.out, Catch::Contains("gave up after 2 attempts"));
   CHECK(fleet.ledger(good).size() == 1);
 }

@@ -19,9 +19,10 @@ namespace {
 // 30 tenants: every fifth is poisoned (its second migration fails), two have bad ciphertexts.
 void build_mixed_fleet(TestFleet& fleet) {
   fleet.write_simple_migrations(1, 1);
-  fleet.write_migration("20250101000002_careful.sql",
-                        "-- migrate:up\nCREATE TABLE t2 (id int);\n"
-                        "DO $$ BEGIN IF to_regclass('public.poison') IS NOT NULL THEN RAISE EXCEPTION 'poisoned'; END IF; END $$;\n");
+  fleet.write_migration(
+      "20250101000002_careful.sql",
+      "-- migrate:up\nCREATE TABLE t2 (id int);\n"
+      "DO $$ BEGIN IF to_regclass('public.poison') IS NOT NULL THEN RAISE EXCEPTION 'poisoned'; END IF; END $$;\n");
   fleet.write_simple_migrations(3, 1);
   for (int i = 0; i < 30; ++i) {
     const std::string slug = "tenant-" + std::to_string(100 + i);
@@ -40,9 +41,10 @@ std::map<std::string, std::string> end_state(const TestFleet& fleet) {
   for (const auto& tenant : fleet.tenants()) {
     std::string text;
     for (const auto& [name, batch] : fleet.ledger(tenant)) text += name + "@" + std::to_string(batch) + " ";
-    text += "| " + fleet.query(tenant,
-                                "SELECT coalesce(string_agg(tablename, ',' ORDER BY tablename), '') FROM pg_tables "
-                                "WHERE schemaname = 'public'")[0][0]
+    text += "| " + fleet
+                       .query(tenant,
+                              "SELECT coalesce(string_agg(tablename, ',' ORDER BY tablename), '') FROM pg_tables "
+                              "WHERE schemaname = 'public'")[0][0]
                        .as<std::string>();
     state[tenant.slug] = text;
   }
@@ -159,7 +161,8 @@ TEST_CASE("a tenant whose server refuses connections for its first seconds succe
     for (std::string line; std::getline(env, line);)
       if (line.rfind("export PGPASSWORD=", 0) == 0) password = line.substr(18);
   }
-  const std::string late_admin = "host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=postgres password=" + password;
+  const std::string late_admin =
+      "host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=postgres password=" + password;
   {
     pqxx::connection admin(late_admin);
     pqxx::nontransaction tx(admin);
@@ -172,10 +175,12 @@ TEST_CASE("a tenant whose server refuses connections for its first seconds succe
   fleet.write_simple_migrations(1, 2);
   const auto key = migrate::crypto::parse_key(fleet.key());
   fleet.add_tenant("on-time");
-  support::admin_exec("INSERT INTO tenants (id, slug, db_host, db_port, db_name, db_user, db_password_encrypted) VALUES "
-                      "('late-id', 'late', '127.0.0.1', " + std::to_string(port) + ", 'late_tenant', 'late_tenant', '" +
-                          migrate::crypto::encrypt_password("late-password-1", key) + "')",
-                      fleet.central_db());
+  support::admin_exec(
+      "INSERT INTO tenants (id, slug, db_host, db_port, db_name, db_user, db_password_encrypted) VALUES "
+      "('late-id', 'late', '127.0.0.1', " +
+          std::to_string(port) + ", 'late_tenant', 'late_tenant', '" +
+          migrate::crypto::encrypt_password("late-password-1", key) + "')",
+      fleet.central_db());
 
   auto run = fleet.spawn({"all-tenants"});
   std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -184,7 +189,8 @@ TEST_CASE("a tenant whose server refuses connections for its first seconds succe
   support::run({script, "stop", dir.string()});
   INFO(started.all() << result.all());
   CHECK(result.exit_code == 0);
-  CHECK_THAT(result.out, Catch::Contains("late: attempt 1 failed, retrying in") && Catch::Contains("Connection refused"));
+  CHECK_THAT(result.out,
+             Catch::Contains("late: attempt 1 failed, retrying in") && Catch::Contains("Connection refused"));
   CHECK_THAT(result.out, Catch::Contains("2 migrated, 0 up to date, 0 failed"));
   std::filesystem::remove_all(dir.parent_path());
 }
@@ -203,7 +209,8 @@ TEST_CASE("log format json writes one JSON object per line and event", "[integra
     const auto event = nlohmann::json::parse(line);  // throws, failing the test, if not JSON
     events.insert(event.at("event").get<std::string>());
     if (event["event"] == "migration_applied") CHECK(event.at("duration_ms").is_number());
-    if (event["event"] == "tenant_failed") CHECK_THAT(event.at("reason").get<std::string>(), Catch::Contains("decrypt"));
+    if (event["event"] == "tenant_failed")
+      CHECK_THAT(event.at("reason").get<std::string>(), Catch::Contains("decrypt"));
     if (event["event"] == "summary") {
       CHECK(event.at("failed") == 1);
       CHECK(event.at("failures").size() == 1);

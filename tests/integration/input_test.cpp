@@ -17,7 +17,8 @@ TEST_CASE("problems in the migrations folder stop the run before any database is
   const std::vector<Case> cases = {
       {"not_a_migration.sql", "-- migrate:up\nSELECT 1;\n", "not_a_migration.sql: the name must be YYYYMMDDHHMMSS_"},
       {"20250101000001_same_stamp.sql", "-- migrate:up\nSELECT 1;\n", "the timestamp 20250101000001 is also used by"},
-      {"20250101000005_no_up.sql", "-- migrate:down\nSELECT 1;\n", "20250101000005_no_up.sql:1: no '-- migrate:up' section"},
+      {"20250101000005_no_up.sql", "-- migrate:down\nSELECT 1;\n",
+       "20250101000005_no_up.sql:1: no '-- migrate:up' section"},
       {"20250101000005_two_ups.sql", "-- migrate:up\nSELECT 1;\n-- migrate:up\nSELECT 2;\n",
        "20250101000005_two_ups.sql:3: a second migrate:up section"},
       {"20250101000005_preamble.sql", "SELECT 0;\n-- migrate:up\nSELECT 1;\n",
@@ -58,7 +59,8 @@ TEST_CASE("a missing or malformed key, or a bad environment, is exit 2", "[integ
   CHECK_THAT(no_key.err, Catch::Contains("DB_ENCRYPTION_KEY is not set"));
   const auto short_key = fleet.migrate({"all-tenants"}, {{"DB_ENCRYPTION_KEY", "too-short-key"}});
   CHECK(short_key.exit_code == 2);
-  CHECK_THAT(short_key.err, Catch::Contains("DB_ENCRYPTION_KEY must be 32 characters") && !Catch::Contains("too-short-key"));
+  CHECK_THAT(short_key.err,
+             Catch::Contains("DB_ENCRYPTION_KEY must be 32 characters") && !Catch::Contains("too-short-key"));
   const auto env = fleet.migrate({"--env", "staging", "all-tenants"});
   CHECK(env.exit_code == 2);
   CHECK_THAT(env.err, Catch::Contains("no environment 'staging' (it has: test)"));

@@ -47,7 +47,8 @@ TEST_CASE("knex lists a database migrated by this tool as fully migrated", "[int
   CHECK(seen["pending"].empty());
 }
 
-TEST_CASE("this tool treats a database migrated by knex with the same file names as up to date", "[integration][knex]") {
+TEST_CASE("this tool treats a database migrated by knex with the same file names as up to date",
+          "[integration][knex]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 3);
   const auto tenant = fleet.add_tenant("acme-corp");
@@ -73,9 +74,7 @@ TEST_CASE("what `migrate encrypt` writes, Node's crypto decrypts", "[integration
   const std::string key = "0123456789abcdef0123456789abcdef";
   for (const std::string password : {"p@ss:w/rd 'q' \"d\"", "ünïcødé-🔑", "sixteen-bytes-xx"}) {
     const auto input = std::filesystem::temp_directory_path() / support::unique_name("pw-");
-    {
-      std::ofstream(input) << password << "\n";
-    }
+    { std::ofstream(input) << password << "\n"; }
     const auto encrypted = support::run({"/bin/sh", "-c", std::string(MIGRATE_BINARY) + " encrypt < " + input.string()},
                                         {{"DB_ENCRYPTION_KEY", key}});
     std::filesystem::remove(input);

@@ -97,14 +97,15 @@ TEST_CASE("a lock row set by knex is respected until `migrate unlock` clears it"
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
   fleet.query(tenant,
-              "CREATE TABLE knex_migrations (id serial primary key, name varchar(255), batch integer, migration_time timestamptz);"
+              "CREATE TABLE knex_migrations (id serial primary key, name varchar(255), batch integer, migration_time "
+              "timestamptz);"
               "CREATE TABLE knex_migrations_lock (index serial primary key, is_locked integer);"
               "INSERT INTO knex_migrations_lock (is_locked) VALUES (1)");
   const auto locked = fleet.migrate({"tenant", "acme-corp"});
   INFO(locked.all());
   CHECK(locked.exit_code == 1);
-  CHECK_THAT(locked.out, Catch::Contains("knex_migrations_lock is set (is_locked = 1)") &&
-                             Catch::Contains("migrate unlock"));
+  CHECK_THAT(locked.out,
+             Catch::Contains("knex_migrations_lock is set (is_locked = 1)") && Catch::Contains("migrate unlock"));
   CHECK(fleet.ledger(tenant).empty());
 
   const auto unlock = fleet.migrate({"unlock", "--tenant", "acme-corp"});
@@ -119,7 +120,8 @@ TEST_CASE("a lock table with two rows is repaired, not reported locked forever",
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
   fleet.query(tenant,
-              "CREATE TABLE knex_migrations (id serial primary key, name varchar(255), batch integer, migration_time timestamptz);"
+              "CREATE TABLE knex_migrations (id serial primary key, name varchar(255), batch integer, migration_time "
+              "timestamptz);"
               "CREATE TABLE knex_migrations_lock (index serial primary key, is_locked integer);"
               "INSERT INTO knex_migrations_lock (is_locked) VALUES (0), (0)");
   const auto result = fleet.migrate({"tenant", "acme-corp"});
@@ -129,7 +131,8 @@ TEST_CASE("a lock table with two rows is repaired, not reported locked forever",
   CHECK(fleet.query(tenant, "SELECT count(*) FROM knex_migrations_lock")[0][0].as<int>() == 1);
 }
 
-TEST_CASE("a tenant held by another runner past the wait is reported busy, not a raw SQL error", "[integration][lock]") {
+TEST_CASE("a tenant held by another runner past the wait is reported busy, not a raw SQL error",
+          "[integration][lock]") {
   TestFleet fleet("run:\n  lockWaitSeconds: 1\n");
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");

@@ -34,8 +34,8 @@ TEST_CASE("rollback undoes the last batch newest first; --all undoes every batch
   const auto t3 = last.out.find("20250101000003_create_t3.sql");
   CHECK(t4 < t3);  // newest first
   CHECK(tables(fleet, tenant) == after_batch_1);
-  CHECK(fleet.ledger(tenant) ==
-        std::vector<std::pair<std::string, int>>{{"20250101000001_create_t1.sql", 1}, {"20250101000002_create_t2.sql", 1}});
+  CHECK(fleet.ledger(tenant) == std::vector<std::pair<std::string, int>>{{"20250101000001_create_t1.sql", 1},
+                                                                         {"20250101000002_create_t2.sql", 1}});
   CHECK(fleet.lock_value(tenant) == 0);
 
   REQUIRE(fleet.migrate({"tenant", "acme-corp"}).exit_code == 0);

@@ -15,13 +15,18 @@ namespace support {
 namespace {
 std::string env_or_fail(const char* name) {
   const char* value = std::getenv(name);
-  if (!value || !*value) FAIL(name << " is not set: run the integration tests through scripts/test.sh, which starts the cluster");
+  if (!value || !*value)
+    FAIL(name << " is not set: run the integration tests through scripts/test.sh, which starts the cluster");
   return value;
 }
 }  // namespace
 
-std::string cluster_host() { return env_or_fail("PGHOST"); }
-int cluster_port() { return std::stoi(env_or_fail("PGPORT")); }
+std::string cluster_host() {
+  return env_or_fail("PGHOST");
+}
+int cluster_port() {
+  return std::stoi(env_or_fail("PGPORT"));
+}
 
 std::string admin_conninfo(const std::string& dbname) {
   return "host=" + cluster_host() + " port=" + std::to_string(cluster_port()) + " user=" + env_or_fail("PGUSER") +

@@ -50,8 +50,9 @@ TestFleet::TestFleet(const std::string& knexfile_extra)
 
   admin_exec("CREATE DATABASE \"" + central_db_ + "\"");
   // The central schema the product ships, so tests and `migrate central` agree.
-  admin_exec(up_section_of(std::filesystem::path(MIGRATE_SOURCE_DIR) / "migrations/central/20250101000000_create_tenants.sql"),
-             central_db_);
+  admin_exec(
+      up_section_of(std::filesystem::path(MIGRATE_SOURCE_DIR) / "migrations/central/20250101000000_create_tenants.sql"),
+      central_db_);
 }
 
 TestFleet::~TestFleet() {
@@ -93,14 +94,16 @@ void TestFleet::write_migration(const std::string& name, const std::string& text
   std::ofstream(migrations_dir() / name) << text;
 }
 
-void TestFleet::remove_migration(const std::string& name) { std::filesystem::remove(migrations_dir() / name); }
+void TestFleet::remove_migration(const std::string& name) {
+  std::filesystem::remove(migrations_dir() / name);
+}
 
 void TestFleet::write_simple_migrations(int first, int count) {
   for (int i = first; i < first + count; ++i) {
     char name[64];
     std::snprintf(name, sizeof name, "202501010000%02d_create_t%d.sql", i, i);
-    write_migration(name, "-- migrate:up\nCREATE TABLE t" + std::to_string(i) + " (id int);\n-- migrate:down\nDROP TABLE t" +
-                              std::to_string(i) + ";\n");
+    write_migration(name, "-- migrate:up\nCREATE TABLE t" + std::to_string(i) +
+                              " (id int);\n-- migrate:down\nDROP TABLE t" + std::to_string(i) + ";\n");
   }
 }
 

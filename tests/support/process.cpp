@@ -91,7 +91,9 @@ ProcessResult Process::wait() {
   return result;
 }
 
-std::string Process::output_so_far() const { return read_file(out_path_) + read_file(err_path_); }
+std::string Process::output_so_far() const {
+  return read_file(out_path_) + read_file(err_path_);
+}
 
 ProcessResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
   return Process(argv, env).wait();

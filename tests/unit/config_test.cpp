@@ -15,7 +15,8 @@ namespace {
 // A knexfile with `text` in a folder of its own.
 fs::path knexfile(const std::string& text) {
   static int counter = 0;
-  const auto dir = fs::temp_directory_path() / ("migrate-config-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+  const auto dir =
+      fs::temp_directory_path() / ("migrate-config-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
   fs::create_directories(dir);
   std::ofstream(dir / "knexfile.yaml") << text;
   return dir / "knexfile.yaml";
@@ -89,7 +90,8 @@ TEST_CASE("bad knexfiles are refused naming file, line, environment and key", "[
   ::unsetenv("MIGRATE_TEST_UNSET");
   SECTION("malformed YAML") {
     const auto path = knexfile("development:\n  connection: [unclosed\n");
-    CHECK_THAT(error_of(path, "development"), Catch::StartsWith(path.string() + ":") && Catch::Contains("malformed YAML"));
+    CHECK_THAT(error_of(path, "development"),
+               Catch::StartsWith(path.string() + ":") && Catch::Contains("malformed YAML"));
   }
   SECTION("unknown environment") {
     const auto path = knexfile("development:\n  connection: x\ntest:\n  connection: y\n");
@@ -101,8 +103,9 @@ TEST_CASE("bad knexfiles are refused naming file, line, environment and key", "[
   }
   SECTION("mistyped key") {
     const auto path = knexfile("development:\n  connection: x\n  migrations:\n    tablename: t\n");
-    CHECK(error_of(path, "development") ==
-          path.string() + ":4: development.migrations.tablename is not a known key (known: directory, extension, loadExtensions, tableName)");
+    CHECK(error_of(path, "development") == path.string() +
+                                               ":4: development.migrations.tablename is not a known key (known: "
+                                               "directory, extension, loadExtensions, tableName)");
   }
   SECTION("wrong type") {
     const auto path = knexfile("development:\n  connection: x\n  run:\n    concurrency: many\n");
@@ -125,7 +128,8 @@ TEST_CASE("bad knexfiles are refused naming file, line, environment and key", "[
 
 TEST_CASE("knex's mapping form of connection becomes a conninfo string", "[config]") {
   const auto path = knexfile(
-      "development:\n  connection:\n    host: db\n    port: 5433\n    user: app\n    password: \"it's\"\n    database: platform\n");
+      "development:\n  connection:\n    host: db\n    port: 5433\n    user: app\n    password: \"it's\"\n    database: "
+      "platform\n");
   CHECK(load_settings(path, "development").central_connection ==
         "host='db' port='5433' user='app' password='it\\'s' dbname='platform'");
 }

@@ -141,8 +141,8 @@ TEST_CASE("a wrong key is never taken for a password", "[crypto]") {
 
 TEST_CASE("a plaintext with control characters or invalid UTF-8 is refused", "[crypto]") {
   const auto key = parse_key(raw_key);
-  for (const std::string& bad : {std::string("tab\there"), std::string("nul\0x", 5), std::string("\xff\xfe"),
-                                std::string("\xc0\xaf")}) {
+  for (const std::string& bad :
+       {std::string("tab\there"), std::string("nul\0x", 5), std::string("\xff\xfe"), std::string("\xc0\xaf")}) {
     CHECK_THROWS_WITH(decrypt_password(encrypt_password(bad, key), key), Catch::Contains("not printable UTF-8"));
   }
 }

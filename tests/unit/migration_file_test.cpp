@@ -15,7 +15,8 @@ namespace {
 
 fs::path fresh_dir() {
   static int counter = 0;
-  const auto dir = fs::temp_directory_path() / ("migrate-files-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+  const auto dir =
+      fs::temp_directory_path() / ("migrate-files-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -59,8 +60,9 @@ TEST_CASE("a down section with only comments counts as none", "[migrations]") {
 }
 
 TEST_CASE("bad files are refused with file and line", "[migrations]") {
-  CHECK_THROWS_WITH(parse_migration(file, "CREATE TABLE x ();\n-- migrate:up\nSELECT 1;\n"),
-                    "20250101000000_add_invoices.sql:1: text before the first section; start the file with '-- migrate:up'");
+  CHECK_THROWS_WITH(
+      parse_migration(file, "CREATE TABLE x ();\n-- migrate:up\nSELECT 1;\n"),
+      "20250101000000_add_invoices.sql:1: text before the first section; start the file with '-- migrate:up'");
   CHECK_THROWS_WITH(parse_migration(file, "-- migrate:down\nSELECT 1;\n"),
                     "20250101000000_add_invoices.sql:1: no '-- migrate:up' section");
   CHECK_THROWS_WITH(parse_migration(file, "-- migrate:up\nSELECT 1;\n-- migrate:up\nSELECT 2;\n"),
@@ -100,7 +102,9 @@ TEST_CASE("a folder is read in name order and checked as a whole", "[migrations]
     CHECK(load_error(dir) == (dir / "add_things.sql").string() +
                                  ": the name must be YYYYMMDDHHMMSS_snake_case_name.sql (a 14-digit UTC timestamp)");
   }
-  SECTION("a missing folder") { CHECK_THAT(load_error(dir / "nope"), Catch::Contains("no such migrations folder")); }
+  SECTION("a missing folder") {
+    CHECK_THAT(load_error(dir / "nope"), Catch::Contains("no such migrations folder"));
+  }
 }
 
 TEST_CASE("make writes a timestamped file with both sections and refuses bad names", "[migrations]") {

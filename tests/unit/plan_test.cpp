@@ -12,17 +12,20 @@ namespace fs = std::filesystem;
 namespace {
 
 migrations::MigrationSet three_files(bool second_has_down = true) {
-  const auto dir = fs::temp_directory_path() / ("migrate-plan-" + std::to_string(::getpid()) + (second_has_down ? "a" : "b"));
+  const auto dir =
+      fs::temp_directory_path() / ("migrate-plan-" + std::to_string(::getpid()) + (second_has_down ? "a" : "b"));
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::ofstream(dir / "20250101000000_one.sql") << "-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 1;\n";
-  std::ofstream(dir / "20250102000000_two.sql")
-      << "-- migrate:up\nSELECT 2;\n" << (second_has_down ? "-- migrate:down\nSELECT 2;\n" : "");
+  std::ofstream(dir / "20250102000000_two.sql") << "-- migrate:up\nSELECT 2;\n"
+                                                << (second_has_down ? "-- migrate:down\nSELECT 2;\n" : "");
   std::ofstream(dir / "20250103000000_three.sql") << "-- migrate:up\nSELECT 3;\n-- migrate:down\nSELECT 3;\n";
   return migrations::MigrationSet::load(dir);
 }
 
-ledger::AppliedMigration row(int id, const std::string& name, int batch) { return {id, name, batch, "t"}; }
+ledger::AppliedMigration row(int id, const std::string& name, int batch) {
+  return {id, name, batch, "t"};
+}
 
 }  // namespace
 
@@ -37,7 +40,8 @@ TEST_CASE("pending migrations are the files not in the ledger, batch is the larg
 }
 
 TEST_CASE("a pending migration older than the newest applied is out of order", "[plan]") {
-  const auto plan = plan_up(three_files(), {row(1, "20250101000000_one.sql", 1), row(2, "20250103000000_three.sql", 1)});
+  const auto plan =
+      plan_up(three_files(), {row(1, "20250101000000_one.sql", 1), row(2, "20250103000000_three.sql", 1)});
   REQUIRE(plan.pending.size() == 1);
   CHECK(plan.out_of_order == std::vector<std::string>{"20250102000000_two.sql"});
 }

@@ -34,6 +34,5 @@ TEST_CASE("going from N to N+1 shards moves only about 1/(N+1) of the tenants", 
 TEST_CASE("the shard option takes K/N with 1 <= K <= N", "[shard]") {
   CHECK(parse_shard("2/4").index == 2);
   CHECK(parse_shard("2/4").count == 4);
-  for (const auto* bad : {"0/4", "5/4", "a/b", "3", "1/0"})
-    CHECK_THROWS_AS(parse_shard(bad), InputError);
+  for (const auto* bad : {"0/4", "5/4", "a/b", "3", "1/0"}) CHECK_THROWS_AS(parse_shard(bad), InputError);
 }

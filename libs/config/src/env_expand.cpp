@@ -16,8 +16,7 @@ std::string expand_environment(const std::string& text, const std::string& where
     const std::string name = text.substr(open + 2, close - open - 2);
     if (name.empty()) throw InputError(where + ": empty ${} in value");
     const char* value = std::getenv(name.c_str());
-    if (value == nullptr)
-      throw InputError(where + ": environment variable " + name + " is not set");
+    if (value == nullptr) throw InputError(where + ": environment variable " + name + " is not set");
     out.append(text, at, open - at);
     out += value;
     at = close + 1;

@@ -11,8 +11,9 @@ namespace migrate::config {
 namespace {
 
 // Keys knex itself reads that this tool accepts and ignores, so that a shared knexfile still loads.
-const std::set<std::string> knex_only_keys = {"client", "pool", "seeds", "debug", "useNullAsDefault",
-                                              "acquireConnectionTimeout", "searchPath", "asyncStackTraces"};
+const std::set<std::string> knex_only_keys = {
+    "client",          "pool", "seeds", "debug", "useNullAsDefault", "acquireConnectionTimeout", "searchPath",
+    "asyncStackTraces"};
 
 // Reads typed values from one environment block, naming file, line and key in every error.
 class BlockReader {
@@ -137,7 +138,8 @@ Settings load_settings(const std::filesystem::path& path, const std::string& env
       connection.IsMap() ? conninfo_from_map(reader, connection) : reader.text(connection, "connection");
   if (settings.central_connection.empty()) reader.fail(connection, "connection", "is empty");
 
-  if (const auto node = block["migrations"]) read_migrations(reader, node, "migrations", base, settings.tenant_migrations);
+  if (const auto node = block["migrations"])
+    read_migrations(reader, node, "migrations", base, settings.tenant_migrations);
   if (const auto node = block["central"]) read_migrations(reader, node, "central", base, settings.central_migrations);
 
   if (const auto tenants = block["tenants"]) {
@@ -163,7 +165,8 @@ Settings load_settings(const std::filesystem::path& path, const std::string& env
     auto& policy = settings.retry;
     if (retry["attempts"]) policy.attempts = reader.number(retry["attempts"], "retry.attempts", 1, 100);
     if (retry["initialDelayMs"])
-      policy.initial_delay = std::chrono::milliseconds(reader.number(retry["initialDelayMs"], "retry.initialDelayMs", 0, 600000));
+      policy.initial_delay =
+          std::chrono::milliseconds(reader.number(retry["initialDelayMs"], "retry.initialDelayMs", 0, 600000));
     if (retry["maxDelayMs"])
       policy.max_delay = std::chrono::milliseconds(reader.number(retry["maxDelayMs"], "retry.maxDelayMs", 0, 600000));
   }

@@ -42,18 +42,22 @@ bool is_printable_utf8(std::string_view text) {
     }
     std::size_t length = 0;
     std::uint32_t code = 0;
-    if ((c & 0xe0) == 0xc0) length = 2, code = c & 0x1f;
-    else if ((c & 0xf0) == 0xe0) length = 3, code = c & 0x0f;
-    else if ((c & 0xf8) == 0xf0) length = 4, code = c & 0x07;
-    else return false;
+    if ((c & 0xe0) == 0xc0)
+      length = 2, code = c & 0x1f;
+    else if ((c & 0xf0) == 0xe0)
+      length = 3, code = c & 0x0f;
+    else if ((c & 0xf8) == 0xf0)
+      length = 4, code = c & 0x07;
+    else
+      return false;
     if (i + length > text.size()) return false;
     for (std::size_t k = 1; k < length; ++k) {
       const auto next = static_cast<unsigned char>(text[i + k]);
       if ((next & 0xc0) != 0x80) return false;
       code = code << 6 | (next & 0x3f);
     }
-    const bool overlong = (length == 2 && code < 0x80) || (length == 3 && code < 0x800) ||
-                          (length == 4 && code < 0x10000);
+    const bool overlong =
+        (length == 2 && code < 0x80) || (length == 3 && code < 0x800) || (length == 4 && code < 0x10000);
     if (overlong || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
     if (code >= 0x80 && code < 0xa0) return false;  // C1 control characters
     i += length;
@@ -71,8 +75,7 @@ Secret decrypt_password(std::string_view stored, const Secret& key) {
     throw DecryptError("the encrypted password has no ':' between IV and ciphertext");
   const auto iv = from_hex(stored.substr(0, colon));
   if (!iv) throw DecryptError("the IV is not hex (expected 32 hex digits before ':')");
-  if (iv->size() != iv_size)
-    throw DecryptError("the IV is " + std::to_string(iv->size()) + " bytes, expected 16");
+  if (iv->size() != iv_size) throw DecryptError("the IV is " + std::to_string(iv->size()) + " bytes, expected 16");
   const auto ciphertext = from_hex(stored.substr(colon + 1));
   if (!ciphertext) throw DecryptError("the ciphertext is not hex or has an odd length");
   if (ciphertext->empty() || ciphertext->size() % block_size != 0)
@@ -88,13 +91,15 @@ Secret decrypt_password(std::string_view stored, const Secret& key) {
       EVP_DecryptUpdate(context.get(), plaintext.data(), &written, ciphertext->data(), size) != 1)
     throw DecryptError("OpenSSL could not decrypt the password");
   if (EVP_DecryptFinal_ex(context.get(), plaintext.data() + written, &final_written) != 1)
-    throw DecryptError("bad padding after decryption: DB_ENCRYPTION_KEY is probably not the key "
-                       "this password was encrypted under");
+    throw DecryptError(
+        "bad padding after decryption: DB_ENCRYPTION_KEY is probably not the key "
+        "this password was encrypted under");
   plaintext.shrink(static_cast<std::size_t>(written + final_written));
   if (plaintext.empty()) throw DecryptError("the decrypted password is empty");
   if (!is_printable_utf8(plaintext.view()))
-    throw DecryptError("the decrypted password is not printable UTF-8: DB_ENCRYPTION_KEY is "
-                       "probably not the key this password was encrypted under");
+    throw DecryptError(
+        "the decrypted password is not printable UTF-8: DB_ENCRYPTION_KEY is "
+        "probably not the key this password was encrypted under");
   return plaintext;
 }
 

@@ -28,7 +28,9 @@ Secret& Secret::operator=(Secret&& other) noexcept {
   return *this;
 }
 
-Secret::~Secret() { wipe(); }
+Secret::~Secret() {
+  wipe();
+}
 
 void Secret::shrink(std::size_t size) {
   if (size >= size_) return;

@@ -9,7 +9,9 @@ constexpr const char* lock_not_available = "55P03";
 constexpr int held_by_knex = 1;
 constexpr int held_by_migrate = 2;
 
-std::string key_text(const Ledger& ledger) { return std::to_string(advisory_key(ledger)); }
+std::string key_text(const Ledger& ledger) {
+  return std::to_string(advisory_key(ledger));
+}
 std::string timeout_text(std::chrono::milliseconds wait) {
   return "'" + std::to_string(std::max<std::int64_t>(1, wait.count())) + "ms'";
 }
@@ -60,7 +62,8 @@ std::vector<std::string> lock_in_transaction(pqxx::transaction_base& tx, const L
                                              std::chrono::milliseconds wait) {
   try {
     // lock_timeout bounds both the advisory lock and a row lock knex may hold in its own transaction.
-    tx.exec("SET LOCAL lock_timeout = " + timeout_text(wait) + "; SELECT pg_advisory_xact_lock(" + key_text(ledger) + ")");
+    tx.exec("SET LOCAL lock_timeout = " + timeout_text(wait) + "; SELECT pg_advisory_xact_lock(" + key_text(ledger) +
+            ")");
     ledger.create_tables(tx);
     auto warnings = take_lock_row(tx, ledger, held_by_knex);
     tx.exec("SET LOCAL lock_timeout TO DEFAULT");

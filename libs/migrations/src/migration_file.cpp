@@ -24,11 +24,14 @@ std::optional<Directive> read_directive(const std::string& where, std::string_vi
   const std::string text(trim(line));
   if (!std::regex_match(text, match, directive_form)) return std::nullopt;
   Directive directive;
-  if (match[1] == "up") directive.up = true;
+  if (match[1] == "up")
+    directive.up = true;
   else if (match[1] != "down")
-    throw InputError(where + ": unknown directive 'migrate:" + match[1].str() + "' (expected migrate:up or migrate:down)");
+    throw InputError(where + ": unknown directive 'migrate:" + match[1].str() +
+                     "' (expected migrate:up or migrate:down)");
   for (const auto& option : split_list(match[2].str(), ' ')) {
-    if (option == "transaction:false") directive.transaction = false;
+    if (option == "transaction:false")
+      directive.transaction = false;
     else if (option != "transaction:true")
       throw InputError(where + ": unknown option '" + option + "' (only transaction:false is known)");
   }
@@ -37,7 +40,9 @@ std::optional<Directive> read_directive(const std::string& where, std::string_vi
 
 }  // namespace
 
-bool is_migration_file_name(const std::string& file_name) { return std::regex_match(file_name, file_name_form); }
+bool is_migration_file_name(const std::string& file_name) {
+  return std::regex_match(file_name, file_name_form);
+}
 
 MigrationFile parse_migration(const std::filesystem::path& path, const std::string& text) {
   MigrationFile file;

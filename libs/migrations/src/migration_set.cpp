@@ -24,7 +24,8 @@ MigrationSet MigrationSet::load(const std::filesystem::path& directory) {
   for (const auto& path : paths) {
     const auto name = path.filename().string();
     if (!is_migration_file_name(name))
-      throw InputError(path.string() + ": the name must be YYYYMMDDHHMMSS_snake_case_name.sql (a 14-digit UTC timestamp)");
+      throw InputError(path.string() +
+                       ": the name must be YYYYMMDDHHMMSS_snake_case_name.sql (a 14-digit UTC timestamp)");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw InputError(path.string() + ": cannot read the file");
     std::ostringstream text;

@@ -40,18 +40,27 @@ std::vector<std::string> split_statements(std::string_view sql) {
       int depth = 1;
       end = i + 2;
       while (end < sql.size() && depth > 0) {
-        if (sql.compare(end, 2, "/*") == 0) ++depth, end += 2;
-        else if (sql.compare(end, 2, "*/") == 0) --depth, end += 2;
-        else ++end;
+        if (sql.compare(end, 2, "/*") == 0)
+          ++depth, end += 2;
+        else if (sql.compare(end, 2, "*/") == 0)
+          --depth, end += 2;
+        else
+          ++end;
       }
       code = false;
     } else if (c == '\'' || c == '"') {
       const bool backslash_escapes = c == '\'' && i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e');
       end = i + 1;
       while (end < sql.size()) {
-        if (backslash_escapes && sql[end] == '\\') { end += 2; continue; }
+        if (backslash_escapes && sql[end] == '\\') {
+          end += 2;
+          continue;
+        }
         if (sql[end] == c) {
-          if (end + 1 < sql.size() && sql[end + 1] == c) { end += 2; continue; }  // doubled quote
+          if (end + 1 < sql.size() && sql[end + 1] == c) {
+            end += 2;
+            continue;
+          }  // doubled quote
           ++end;
           break;
         }

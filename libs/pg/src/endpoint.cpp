@@ -7,14 +7,18 @@
 
 namespace migrate::pg {
 
-std::string Endpoint::describe() const { return server() + "/" + dbname; }
-std::string Endpoint::server() const { return host + ":" + std::to_string(port); }
+std::string Endpoint::describe() const {
+  return server() + "/" + dbname;
+}
+std::string Endpoint::server() const {
+  return host + ":" + std::to_string(port);
+}
 
 Endpoint endpoint_of(const std::string& conninfo) {
   Endpoint endpoint;
   char* error = nullptr;
   std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(PQconninfoParse(conninfo.c_str(), &error),
-                                                                        &PQconninfoFree);
+                                                                       &PQconninfoFree);
   if (error) PQfreemem(error);
   auto from_env = [](const char* name, const char* fallback) {
     const char* value = std::getenv(name);
@@ -28,10 +32,14 @@ Endpoint endpoint_of(const std::string& conninfo) {
     for (auto* option = options.get(); option->keyword; ++option) {
       if (!option->val || !*option->val) continue;
       const std::string keyword = option->keyword;
-      if (keyword == "host" || (keyword == "hostaddr" && host == "localhost")) host = option->val;
-      else if (keyword == "port") port = option->val;
-      else if (keyword == "dbname") dbname = option->val;
-      else if (keyword == "user") user = option->val;
+      if (keyword == "host" || (keyword == "hostaddr" && host == "localhost"))
+        host = option->val;
+      else if (keyword == "port")
+        port = option->val;
+      else if (keyword == "dbname")
+        dbname = option->val;
+      else if (keyword == "user")
+        user = option->val;
     }
   }
   endpoint.host = host;

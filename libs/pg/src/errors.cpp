@@ -16,10 +16,22 @@ constexpr std::array transient_states = {
 };
 
 constexpr std::array transient_texts = {
-    "Connection refused", "could not connect", "starting up", "shutting down", "too many clients",
-    "too many connections", "server closed the connection unexpectedly", "Connection reset",
-    "timeout expired", "no connection to the server", "terminating connection", "recovery mode",
-    "could not receive data", "could not send data", "Connection timed out", "No route to host",
+    "Connection refused",
+    "could not connect",
+    "starting up",
+    "shutting down",
+    "too many clients",
+    "too many connections",
+    "server closed the connection unexpectedly",
+    "Connection reset",
+    "timeout expired",
+    "no connection to the server",
+    "terminating connection",
+    "recovery mode",
+    "could not receive data",
+    "could not send data",
+    "Connection timed out",
+    "No route to host",
 };
 
 }  // namespace

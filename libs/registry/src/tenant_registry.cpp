@@ -38,7 +38,8 @@ std::optional<TenantRecord> TenantRegistry::find(const std::string& slug_or_id) 
     if (rows.empty()) return std::nullopt;
     return to_record(rows[0]);
   } catch (const pqxx::sql_error& error) {
-    throw InputError("cannot read tenants table " + table_ + " in " + central_.description() + ": " + pg::describe(error));
+    throw InputError("cannot read tenants table " + table_ + " in " + central_.description() + ": " +
+                     pg::describe(error));
   }
 }
 
@@ -53,7 +54,8 @@ std::vector<TenantRecord> TenantRegistry::active_page(const std::string& after_s
     for (const auto& row : rows) page.push_back(to_record(row));
     return page;
   } catch (const pqxx::sql_error& error) {
-    throw InputError("cannot read tenants table " + table_ + " in " + central_.description() + ": " + pg::describe(error));
+    throw InputError("cannot read tenants table " + table_ + " in " + central_.description() + ": " +
+                     pg::describe(error));
   }
 }
 
@@ -62,7 +64,8 @@ int TenantRegistry::count_active() {
     pqxx::nontransaction tx(central_);
     return tx.exec("SELECT count(*) FROM " + table_ + " WHERE status = 'active'")[0][0].as<int>();
   } catch (const pqxx::sql_error& error) {
-    throw InputError("cannot read tenants table " + table_ + " in " + central_.description() + ": " + pg::describe(error));
+    throw InputError("cannot read tenants table " + table_ + " in " + central_.description() + ": " +
+                     pg::describe(error));
   }
 }
 

@@ -17,7 +17,9 @@ namespace {
 
 constexpr int page_size = 500;
 
-pg::ConnectOptions connect_options(const config::Settings& settings) { return {settings.connect_timeout}; }
+pg::ConnectOptions connect_options(const config::Settings& settings) {
+  return {settings.connect_timeout};
+}
 
 // The central database, or InputError naming where it is (never the password).
 std::unique_ptr<pg::Connection> open_central(const config::Settings& settings) {
@@ -62,7 +64,9 @@ TenantWork up_work(const migrations::MigrationSet& set, const ledger::Ledger& le
   };
 }
 
-int exit_status_of(const TenantOutcome& outcome) { return outcome.state == TenantState::failed ? exit_failed : exit_ok; }
+int exit_status_of(const TenantOutcome& outcome) {
+  return outcome.state == TenantState::failed ? exit_failed : exit_ok;
+}
 
 class SilentReporter : public Reporter {
  public:
@@ -81,8 +85,10 @@ std::string status_line(const std::string& slug, const std::vector<MigrationStat
   int pending = 0;
   std::string latest = "none";
   for (const auto& entry : status) {
-    if (entry.applied) ++applied, latest = entry.name;
-    else ++pending;
+    if (entry.applied)
+      ++applied, latest = entry.name;
+    else
+      ++pending;
   }
   return slug + ": " + std::to_string(applied) + " applied, " + std::to_string(pending) + " pending, latest " + latest;
 }
@@ -99,13 +105,14 @@ int migrate_tenant(const config::Settings& settings, const std::string& slug_or_
   const auto tenant = find_tenant(tenants, settings, slug_or_id);
   central.reset();
 
-  const auto outcome = run_tenant(tenant, {key, settings, reporter}, up_work(set, ledger, engine, reporter, tenant.slug));
+  const auto outcome =
+      run_tenant(tenant, {key, settings, reporter}, up_work(set, ledger, engine, reporter, tenant.slug));
   reporter.tenant_finished(outcome);
   return exit_status_of(outcome);
 }
 
-int migrate_all_tenants(const config::Settings& settings, FleetOptions fleet, const EngineOptions& engine,
-                        bool claim, Reporter& reporter) {
+int migrate_all_tenants(const config::Settings& settings, FleetOptions fleet, const EngineOptions& engine, bool claim,
+                        Reporter& reporter) {
   const auto set = migrations::MigrationSet::load(settings.tenant_migrations.directory);  // once per run
   const auto key = crypto::key_from_environment();
   const ledger::Ledger ledger(settings.tenant_migrations.table_name);
@@ -116,13 +123,14 @@ int migrate_all_tenants(const config::Settings& settings, FleetOptions fleet, co
     fleet.claims_connect = connect_options(settings);
   }
 
-  reporter.run_started("all-tenants", fleet.only.empty() ? tenants.count_active() : static_cast<int>(fleet.only.size()));
+  reporter.run_started("all-tenants",
+                       fleet.only.empty() ? tenants.count_active() : static_cast<int>(fleet.only.size()));
   const TenantAccess access{key, settings, reporter};
-  const auto summary = run_fleet(
-      [&](const std::string& after) { return tenants.active_page(after, page_size); }, fleet, reporter,
-      [&](const registry::TenantRecord& tenant) {
-        return run_tenant(tenant, access, up_work(set, ledger, engine, reporter, tenant.slug));
-      });
+  const auto summary =
+      run_fleet([&](const std::string& after) { return tenants.active_page(after, page_size); }, fleet, reporter,
+                [&](const registry::TenantRecord& tenant) {
+                  return run_tenant(tenant, access, up_work(set, ledger, engine, reporter, tenant.slug));
+                });
   return summary.failed > 0 ? exit_failed : exit_ok;
 }
 
@@ -169,7 +177,8 @@ int show_status(const config::Settings& settings, const std::optional<std::strin
           reporter.line(entry.name + "  applied (batch " + std::to_string(entry.batch) + ", " + entry.migration_time +
                         ")  FILE MISSING");
         else if (entry.applied)
-          reporter.line(entry.name + "  applied (batch " + std::to_string(entry.batch) + ", " + entry.migration_time + ")");
+          reporter.line(entry.name + "  applied (batch " + std::to_string(entry.batch) + ", " + entry.migration_time +
+                        ")");
         else
           reporter.line(entry.name + "  pending");
       }
@@ -204,9 +213,8 @@ int show_status(const config::Settings& settings, const std::optional<std::strin
             });
   std::sort(lines.begin(), lines.end());
   for (const auto& [slug, text] : lines) reporter.line(text);
-  reporter.line("Total: " + std::to_string(lines.size()) + " tenants: " + std::to_string(up_to_date) +
-                " up to date, " + std::to_string(behind) + " with pending migrations, " + std::to_string(failed) +
-                " unreadable");
+  reporter.line("Total: " + std::to_string(lines.size()) + " tenants: " + std::to_string(up_to_date) + " up to date, " +
+                std::to_string(behind) + " with pending migrations, " + std::to_string(failed) + " unreadable");
   return failed > 0 ? exit_failed : exit_ok;
 }
 
@@ -229,8 +237,7 @@ int migrate_central(const config::Settings& settings, const EngineOptions& engin
     outcome.state = TenantState::failed;
     outcome.reason = dynamic_cast<const MigrationError*>(&error) ? error.what() : pg::describe(error);
   }
-  outcome.elapsed =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  outcome.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   reporter.tenant_finished(outcome);
   return exit_status_of(outcome);
 }

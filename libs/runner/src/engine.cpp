@@ -49,7 +49,8 @@ void run_section(pqxx::transaction_base& tx, const MigrationFile& file, const Se
 // A transaction:false section: statement by statement, outside any transaction.
 void run_section_outside_transaction(pqxx::connection_base& db, const MigrationFile& file, const Section& section) {
   pqxx::nontransaction tx(db);
-  for (const auto& statement : migrations::split_statements(section.sql)) run_section(tx, file, {statement, false, section.first_line});
+  for (const auto& statement : migrations::split_statements(section.sql))
+    run_section(tx, file, {statement, false, section.first_line});
 }
 
 void tell_pending(StepListener* listener, const UpPlan& plan) {
@@ -154,9 +155,9 @@ EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet
   const auto applied = ledger.applied(db);
   if (!applied || applied->empty()) return {};
   const auto chosen = plan_rollback(set, *applied, all);  // refuses before any change
-  const bool per_migration =
-      options.tx_mode == TxMode::per_migration ||
-      std::any_of(chosen.begin(), chosen.end(), [&](const auto& row) { return !set.find(row.name)->down->transaction; });
+  const bool per_migration = options.tx_mode == TxMode::per_migration ||
+                             std::any_of(chosen.begin(), chosen.end(),
+                                         [&](const auto& row) { return !set.find(row.name)->down->transaction; });
 
   EngineResult result;
   auto revert = [&](pqxx::transaction_base& tx, const ledger::AppliedMigration& row) {

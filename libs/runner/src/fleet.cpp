@@ -88,7 +88,10 @@ class SummaryBuilder {
     switch (outcome.state) {
       case TenantState::migrated: ++summary_.migrated; break;
       case TenantState::up_to_date: ++summary_.up_to_date; break;
-      case TenantState::failed: ++summary_.failed; summary_.failures.push_back(outcome); break;
+      case TenantState::failed:
+        ++summary_.failed;
+        summary_.failures.push_back(outcome);
+        break;
       case TenantState::skipped: ++summary_.skipped; break;
     }
     if (outcome.state == TenantState::skipped) return;

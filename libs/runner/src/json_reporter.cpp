@@ -11,7 +11,9 @@
 namespace migrate::runner {
 namespace {
 
-std::string quoted(const std::string& text) { return "\"" + json_escape(text) + "\""; }
+std::string quoted(const std::string& text) {
+  return "\"" + json_escape(text) + "\"";
+}
 
 std::string state_name(TenantState state) {
   switch (state) {
@@ -51,14 +53,14 @@ class JsonReporter : public Reporter {
   }
   void tenant_finished(const TenantOutcome& outcome) override {
     if (outcome.state == TenantState::failed) {
-      emit("tenant_failed", fmt::format(R"("tenant":{},"reason":{},"attempts":{},"duration_ms":{})",
-                                        quoted(outcome.slug), quoted(outcome.reason), outcome.attempts,
-                                        outcome.elapsed.count()));
+      emit("tenant_failed",
+           fmt::format(R"("tenant":{},"reason":{},"attempts":{},"duration_ms":{})", quoted(outcome.slug),
+                       quoted(outcome.reason), outcome.attempts, outcome.elapsed.count()));
       return;
     }
-    emit("tenant_done", fmt::format(R"("tenant":{},"state":{},"batch":{},"migrations":{},"duration_ms":{})",
-                                    quoted(outcome.slug), quoted(state_name(outcome.state)), outcome.batch,
-                                    outcome.steps.size(), outcome.elapsed.count()));
+    emit("tenant_done",
+         fmt::format(R"("tenant":{},"state":{},"batch":{},"migrations":{},"duration_ms":{})", quoted(outcome.slug),
+                     quoted(state_name(outcome.state)), outcome.batch, outcome.steps.size(), outcome.elapsed.count()));
   }
   void run_finished(const FleetSummary& summary) override {
     std::string failures;
@@ -67,8 +69,8 @@ class JsonReporter : public Reporter {
                               quoted(outcome.reason));
     std::string slowest;
     for (const auto& outcome : summary.slowest)
-      slowest += fmt::format(R"({}{{"tenant":{},"duration_ms":{}}})", slowest.empty() ? "" : ",",
-                             quoted(outcome.slug), outcome.elapsed.count());
+      slowest += fmt::format(R"({}{{"tenant":{},"duration_ms":{}}})", slowest.empty() ? "" : ",", quoted(outcome.slug),
+                             outcome.elapsed.count());
     emit("summary", fmt::format(R"("tenants":{},"migrated":{},"up_to_date":{},"failed":{},"skipped":{},)"
                                 R"("duration_ms":{},"slowest":[{}],"failures":[{}])",
                                 summary.total, summary.migrated, summary.up_to_date, summary.failed, summary.skipped,
@@ -90,6 +92,8 @@ class JsonReporter : public Reporter {
 
 }  // namespace
 
-std::unique_ptr<Reporter> make_json_reporter() { return std::make_unique<JsonReporter>(); }
+std::unique_ptr<Reporter> make_json_reporter() {
+  return std::make_unique<JsonReporter>();
+}
 
 }  // namespace migrate::runner

@@ -29,8 +29,9 @@ Failure classify(const std::exception& error) {
   if (dynamic_cast<const ledger::KnexLockHeld*>(&error)) return {error.what(), true};
   if (dynamic_cast<const ledger::BusyError*>(&error)) return {error.what()};
   if (dynamic_cast<const pqxx::in_doubt_error*>(&error))
-    return {"the connection broke while committing: the migration may or may not have been applied; check this "
-            "tenant with `migrate status --tenant`"};
+    return {
+        "the connection broke while committing: the migration may or may not have been applied; check this "
+        "tenant with `migrate status --tenant`"};
   if (dynamic_cast<const pg::ConnectError*>(&error)) return {error.what(), pg::is_transient(error)};
   return {pg::describe(error), pg::is_transient(error)};
 }

@@ -63,8 +63,8 @@ class TextReporter : public Reporter {
     ++done_;
     switch (outcome.state) {
       case TenantState::migrated:
-        print(fmt::format("{}: done, batch {}, {} migration{} in {}", outcome.slug, outcome.batch,
-                          outcome.steps.size(), outcome.steps.size() == 1 ? "" : "s", ms_text(outcome.elapsed)));
+        print(fmt::format("{}: done, batch {}, {} migration{} in {}", outcome.slug, outcome.batch, outcome.steps.size(),
+                          outcome.steps.size() == 1 ? "" : "s", ms_text(outcome.elapsed)));
         break;
       case TenantState::failed:
         ++failed_;
@@ -84,8 +84,8 @@ class TextReporter : public Reporter {
     std::lock_guard lock(mutex_);
     clear_progress();
     print(fmt::format("Summary: {} tenant{} in {}: {} migrated, {} up to date, {} failed{}", summary.total,
-                      summary.total == 1 ? "" : "s",
-                      ms_text(summary.elapsed), summary.migrated, summary.up_to_date, summary.failed,
+                      summary.total == 1 ? "" : "s", ms_text(summary.elapsed), summary.migrated, summary.up_to_date,
+                      summary.failed,
                       summary.skipped ? fmt::format(", {} left to other replicas", summary.skipped) : ""));
     if (summary.total > 1 && !summary.slowest.empty()) {
       std::string slowest;
@@ -135,8 +135,10 @@ class TextReporter : public Reporter {
     std::unique_lock lock(mutex_);
     while (!stopping_) {
       if (stop_ticking_.wait_for(lock, period, [&] { return stopping_; })) break;
-      if (terminal_) draw_progress();
-      else logger_->info(progress_text());
+      if (terminal_)
+        draw_progress();
+      else
+        logger_->info(progress_text());
     }
   }
   void stop_ticker() {

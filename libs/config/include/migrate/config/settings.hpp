@@ -14,7 +14,7 @@ struct RetryPolicy {
 };
 
 struct MigrationSource {
-  std::filesystem::path directory;           // absolute
+  std::filesystem::path directory;             // absolute
   std::string table_name = "knex_migrations";  // the ledger; its lock table is this + "_lock"
 };
 

@@ -17,8 +17,8 @@ int migrate_tenant(const config::Settings& settings, const std::string& slug_or_
 
 // `migrate all-tenants`: every active tenant, as `fleet` selects. `claim` splits the fleet with
 // other replicas running at the same time.
-int migrate_all_tenants(const config::Settings& settings, FleetOptions fleet, const EngineOptions& engine,
-                        bool claim, Reporter& reporter);
+int migrate_all_tenants(const config::Settings& settings, FleetOptions fleet, const EngineOptions& engine, bool claim,
+                        Reporter& reporter);
 
 // `migrate rollback --tenant X [--all]`.
 int rollback_tenant(const config::Settings& settings, const std::string& slug_or_id, bool all,

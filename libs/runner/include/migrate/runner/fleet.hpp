@@ -33,7 +33,6 @@ using TenantJob = std::function<TenantOutcome(const registry::TenantRecord&)>;
 
 // Runs `job` on every tenant `pages` yields that the options select. With claims, a tenant
 // another replica holds is passed over (state skipped). Returns the summary it also reports.
-FleetSummary run_fleet(const TenantPages& pages, const FleetOptions& options, Reporter& reporter,
-                       const TenantJob& job);
+FleetSummary run_fleet(const TenantPages& pages, const FleetOptions& options, Reporter& reporter, const TenantJob& job);
 
 }  // namespace migrate::runner

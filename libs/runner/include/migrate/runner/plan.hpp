@@ -10,7 +10,7 @@ namespace migrate::runner {
 
 struct UpPlan {
   std::vector<const migrations::MigrationFile*> pending;  // in name order
-  std::vector<std::string> out_of_order;                   // pending but older than the newest applied
+  std::vector<std::string> out_of_order;                  // pending but older than the newest applied
   int next_batch = 1;
 };
 
