@@ -24,6 +24,16 @@ void wait_for_query(const std::string& db, const std::string& text) {
   FAIL("no query with '" << text << "' started in " << db);
 }
 
+// knex's two tables as knex creates them, with `lock_rows` in the lock table.
+void create_knex_tables(const TestFleet& fleet, const support::Tenant& tenant, const std::string& lock_rows) {
+  fleet.query(tenant,
+              "CREATE TABLE knex_migrations (id serial primary key, name varchar(255), batch integer, "
+              "migration_time timestamptz);"
+              "CREATE TABLE knex_migrations_lock (index serial primary key, is_locked integer);"
+              "INSERT INTO knex_migrations_lock (is_locked) VALUES " +
+                  lock_rows);
+}
+
 void require_each_applied_once(const TestFleet& fleet, std::size_t migrations) {
   for (const auto& tenant : fleet.tenants()) {
     const auto ledger = fleet.ledger(tenant);
@@ -96,11 +106,7 @@ TEST_CASE("a lock row set by knex is respected until `migrate unlock` clears it"
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
-  fleet.query(tenant,
-              "CREATE TABLE knex_migrations (id serial primary key, name varchar(255), batch integer, migration_time "
-              "timestamptz);"
-              "CREATE TABLE knex_migrations_lock (index serial primary key, is_locked integer);"
-              "INSERT INTO knex_migrations_lock (is_locked) VALUES (1)");
+  create_knex_tables(fleet, tenant, "(1)");
   const auto locked = fleet.migrate({"tenant", "acme-corp"});
   INFO(locked.all());
   CHECK(locked.exit_code == 1);
@@ -119,11 +125,7 @@ TEST_CASE("a lock table with two rows is repaired, not reported locked forever",
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
-  fleet.query(tenant,
-              "CREATE TABLE knex_migrations (id serial primary key, name varchar(255), batch integer, migration_time "
-              "timestamptz);"
-              "CREATE TABLE knex_migrations_lock (index serial primary key, is_locked integer);"
-              "INSERT INTO knex_migrations_lock (is_locked) VALUES (0), (0)");
+  create_knex_tables(fleet, tenant, "(0), (0)");
   const auto result = fleet.migrate({"tenant", "acme-corp"});
   INFO(result.all());
   CHECK(result.exit_code == 0);

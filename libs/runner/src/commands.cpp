@@ -40,6 +40,35 @@ registry::TenantRecord find_tenant(registry::TenantRegistry& tenants, const conf
   return *tenant;
 }
 
+// What the tenant commands need, checked in this order before any tenant database is touched:
+// the migration files, the key, the central database.
+struct Preflight {
+  explicit Preflight(const config::Settings& config)
+      : settings(config),
+        set(migrations::MigrationSet::load(config.tenant_migrations.directory)),
+        key(crypto::key_from_environment()),
+        ledger(config.tenant_migrations.table_name),
+        central(open_central(config)),
+        tenants(*central, config.tenants_table) {}
+
+  // The tenant asked for. The central connection is not needed after it and is closed.
+  registry::TenantRecord one_tenant(const std::string& slug_or_id) {
+    auto tenant = find_tenant(tenants, settings, slug_or_id);
+    central.reset();
+    return tenant;
+  }
+  std::vector<registry::TenantRecord> active_page(const std::string& after) {
+    return tenants.active_page(after, page_size);
+  }
+
+  const config::Settings& settings;
+  const migrations::MigrationSet set;
+  const crypto::Secret key;
+  const ledger::Ledger ledger;
+  std::unique_ptr<pg::Connection> central;
+  registry::TenantRegistry tenants;  // usable while `central` is open
+};
+
 // Tells a reporter what the engine does for one tenant.
 class ReportSteps : public StepListener {
  public:
@@ -97,13 +126,9 @@ std::string status_line(const std::string& slug, const std::vector<MigrationStat
 
 int migrate_tenant(const config::Settings& settings, const std::string& slug_or_id, const EngineOptions& engine,
                    Reporter& reporter) {
-  const auto set = migrations::MigrationSet::load(settings.tenant_migrations.directory);
-  const auto key = crypto::key_from_environment();
-  const ledger::Ledger ledger(settings.tenant_migrations.table_name);
-  auto central = open_central(settings);
-  registry::TenantRegistry tenants(*central, settings.tenants_table);
-  const auto tenant = find_tenant(tenants, settings, slug_or_id);
-  central.reset();
+  Preflight preflight(settings);
+  const auto tenant = preflight.one_tenant(slug_or_id);
+  const auto& [set, key, ledger] = std::tie(preflight.set, preflight.key, preflight.ledger);
 
   const auto outcome =
       run_tenant(tenant, {key, settings, reporter}, up_work(set, ledger, engine, reporter, tenant.slug));
@@ -113,11 +138,9 @@ int migrate_tenant(const config::Settings& settings, const std::string& slug_or_
 
 int migrate_all_tenants(const config::Settings& settings, FleetOptions fleet, const EngineOptions& engine, bool claim,
                         Reporter& reporter) {
-  const auto set = migrations::MigrationSet::load(settings.tenant_migrations.directory);  // once per run
-  const auto key = crypto::key_from_environment();
-  const ledger::Ledger ledger(settings.tenant_migrations.table_name);
-  auto central = open_central(settings);
-  registry::TenantRegistry tenants(*central, settings.tenants_table);
+  Preflight preflight(settings);  // the files are read and checked once per run
+  const auto& [set, key, ledger] = std::tie(preflight.set, preflight.key, preflight.ledger);
+  auto& tenants = preflight.tenants;
   if (claim) {
     fleet.claims_conninfo = settings.central_connection;
     fleet.claims_connect = connect_options(settings);
@@ -136,13 +159,9 @@ int migrate_all_tenants(const config::Settings& settings, FleetOptions fleet, co
 
 int rollback_tenant(const config::Settings& settings, const std::string& slug_or_id, bool all,
                     const EngineOptions& engine, Reporter& reporter) {
-  const auto set = migrations::MigrationSet::load(settings.tenant_migrations.directory);
-  const auto key = crypto::key_from_environment();
-  const ledger::Ledger ledger(settings.tenant_migrations.table_name);
-  auto central = open_central(settings);
-  registry::TenantRegistry tenants(*central, settings.tenants_table);
-  const auto tenant = find_tenant(tenants, settings, slug_or_id);
-  central.reset();
+  Preflight preflight(settings);
+  const auto tenant = preflight.one_tenant(slug_or_id);
+  const auto& [set, key, ledger] = std::tie(preflight.set, preflight.key, preflight.ledger);
 
   const auto outcome = run_tenant(tenant, {key, settings, reporter}, [&](pg::Connection& db, TenantOutcome& result) {
     ReportSteps listener(reporter, tenant.slug);
@@ -162,15 +181,12 @@ int rollback_tenant(const config::Settings& settings, const std::string& slug_or
 
 int show_status(const config::Settings& settings, const std::optional<std::string>& slug_or_id,
                 const FleetOptions& fleet, Reporter& reporter) {
-  const auto set = migrations::MigrationSet::load(settings.tenant_migrations.directory);
-  const auto key = crypto::key_from_environment();
-  const ledger::Ledger ledger(settings.tenant_migrations.table_name);
-  auto central = open_central(settings);
-  registry::TenantRegistry tenants(*central, settings.tenants_table);
+  Preflight preflight(settings);
+  const auto& [set, key, ledger] = std::tie(preflight.set, preflight.key, preflight.ledger);
+  auto& tenants = preflight.tenants;
 
   if (slug_or_id) {
-    const auto tenant = find_tenant(tenants, settings, *slug_or_id);
-    central.reset();
+    const auto tenant = preflight.one_tenant(*slug_or_id);
     const auto outcome = run_tenant(tenant, {key, settings, reporter}, [&](pg::Connection& db, TenantOutcome&) {
       for (const auto& entry : read_status(db, set, ledger)) {
         if (entry.file_missing)
