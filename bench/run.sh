@@ -35,7 +35,7 @@ measure() {
   local n=$1 side=$2 phase=$3 rep=$4
   shift 4
   /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$work/out" 2>&1 || { echo "bench: $side $phase failed:"; tail -5 "$work/out"; }
-  read -r seconds rss <"$work/time"
+  read -r seconds rss < <(tail -n 1 "$work/time")
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$side" "$phase" "$rep" "$seconds" "$rss" >>"$results"
   printf '  %-8s %-6s rep %s: %6.2f s, %6d KiB\n' "$side" "$phase" "$rep" "$seconds" "$rss"
 }
@@ -59,13 +59,13 @@ for n in "${sizes[@]}"; do
     "$here/reset_fleet.sh" "$fleet"
     measure "$n" migrate fresh "$rep" "$migrate" --knexfile "$here/knexfile.yaml" --env bench all-tenants --concurrency "$parallelism"
     measure "$n" migrate noop "$rep" "$migrate" --knexfile "$here/knexfile.yaml" --env bench all-tenants --concurrency "$parallelism"
+    measure "$n" floor noop "$rep" "$floor" "$fleet/tenants.tsv" "$parallelism"
+    measure "$n" ledger noop "$rep" "$floor" "$fleet/tenants.tsv" "$parallelism" "SELECT name FROM knex_migrations"
     "$here/reset_fleet.sh" "$fleet"
     measure "$n" knex fresh "$rep" node "$here/knex/all_tenants.js"
     measure "$n" knex noop "$rep" node "$here/knex/all_tenants.js"
     "$here/reset_fleet.sh" "$fleet"
     measure "$n" psql fresh "$rep" "$here/psql_floor.sh" "$fleet" "$parallelism"
-    measure "$n" floor noop "$rep" "$floor" "$fleet/tenants.tsv" "$parallelism"
-    measure "$n" ledger noop "$rep" "$floor" "$fleet/tenants.tsv" "$parallelism" "SELECT name FROM knex_migrations"
   done
   "$root/scripts/pg-cluster.sh" stop "$fleet/pg"
 done

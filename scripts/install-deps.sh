@@ -9,6 +9,11 @@ packages=(
   postgresql-15 postgresql-client-15
 )
 
+# Node and npm run knex in the tests; the machine image has them, a bare Debian gets Debian's.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+# GNU time measures the benchmarks' peak memory.
+packages+=(time)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -117,6 +117,10 @@ TEST_CASE("a lock row set by knex is respected until `migrate unlock` clears it"
   const auto unlock = fleet.migrate({"unlock", "--tenant", "acme-corp"});
   CHECK(unlock.exit_code == 0);
   CHECK_THAT(unlock.out, Catch::Contains("unlocked (is_locked was 1)"));
+  fleet.add_tenant("never-migrated");
+  const auto nothing = fleet.migrate({"unlock", "--tenant", "never-migrated"});
+  CHECK(nothing.exit_code == 0);
+  CHECK_THAT(nothing.out, Catch::Contains("never-migrated: knex_migrations_lock was not locked"));
   CHECK(fleet.migrate({"tenant", "acme-corp"}).exit_code == 0);
   CHECK(fleet.ledger(tenant).size() == 1);
 }

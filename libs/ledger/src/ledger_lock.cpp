@@ -127,6 +127,8 @@ SessionLock::~SessionLock() {
 
 int force_unlock(pqxx::connection_base& db, const Ledger& ledger) {
   pqxx::work tx(db);
+  if (tx.exec_params("SELECT to_regclass($1) IS NULL", ledger.quoted_lock_table())[0][0].as<bool>())
+    return 0;  // never migrated: nothing to unlock
   const auto rows = tx.exec("SELECT coalesce(max(is_locked), 0) FROM " + ledger.quoted_lock_table());
   tx.exec("UPDATE " + ledger.quoted_lock_table() + " SET is_locked = 0");
   tx.commit();
