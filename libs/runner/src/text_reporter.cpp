@@ -83,6 +83,7 @@ class TextReporter : public Reporter {
     stop_ticker();
     std::lock_guard lock(mutex_);
     clear_progress();
+    finished_ = true;  // the summary replaces the progress line
     print(fmt::format("Summary: {} tenant{} in {}: {} migrated, {} up to date, {} failed{}", summary.total,
                       summary.total == 1 ? "" : "s", ms_text(summary.elapsed), summary.migrated, summary.up_to_date,
                       summary.failed,
@@ -108,7 +109,7 @@ class TextReporter : public Reporter {
   void print(const std::string& text) {
     clear_progress();
     logger_->info(text);
-    if (terminal_ && progress_drawn_once_) draw_progress();
+    if (terminal_ && progress_drawn_once_ && !finished_) draw_progress();
   }
   void clear_progress() {
     if (terminal_ && progress_shown_) {
@@ -160,6 +161,7 @@ class TextReporter : public Reporter {
   bool stopping_ = false;
   bool progress_shown_ = false;
   bool progress_drawn_once_ = false;
+  bool finished_ = false;
   Clock::time_point start_ = Clock::now();
   int total_ = 0;
   int done_ = 0;
