@@ -8,6 +8,8 @@
 #include <mutex>
 #include <thread>
 
+#include "migrate/pg/errors.hpp"
+
 namespace migrate::runner {
 namespace {
 
@@ -41,10 +43,6 @@ class TenantQueue {
     if (drop) queue_.clear();
     has_work_.notify_all();
     has_room_.notify_all();
-  }
-  bool closed() {
-    std::lock_guard lock(mutex_);
-    return closed_;
   }
 
  private:
@@ -160,7 +158,7 @@ FleetSummary run_fleet(const TenantPages& pages, const FleetOptions& options, Re
         } catch (const std::exception& error) {
           outcome.slug = tenant->slug;
           outcome.state = TenantState::failed;
-          outcome.reason = error.what();
+          outcome.reason = pg::scrub(error.what());
         }
       }
       gate.leave(server);
