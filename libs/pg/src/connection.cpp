@@ -47,30 +47,24 @@ SecretConnectPolicy::handle SecretConnectPolicy::do_startconnect(handle original
     keywords.push_back(keyword.c_str());
     values.push_back(value.c_str());
   }
+  // One use only: the password is wiped when `password` goes out of scope, whatever happens.
+  const crypto::Secret password = std::move(password_);
   // The Secret holds no terminating NUL, so hand libpq a NUL-terminated copy that is wiped too.
-  crypto::Secret terminated(password_.size() + 1);
-  const bool has_password = !password_.empty();
-  if (has_password) {
-    std::copy(password_.data(), password_.data() + password_.size(), terminated.data());
+  crypto::Secret terminated(password.size() + 1);
+  if (!password.empty()) {
+    std::copy(password.data(), password.data() + password.size(), terminated.data());
     keywords.push_back("password");
     values.push_back(reinterpret_cast<const char*>(terminated.data()));
   }
   keywords.push_back(nullptr);
   values.push_back(nullptr);
   PGconn* connection = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
-  std::string secret_text(password_.view());
-  password_ = crypto::Secret();  // one use only
-  if (connection == nullptr) {
-    crypto::wipe(secret_text);
-    throw ConnectError("cannot connect to " + description_ + ": out of memory", true);
-  }
+  if (connection == nullptr) throw ConnectError("cannot connect to " + description_ + ": out of memory", true);
   if (PQstatus(connection) != CONNECTION_OK) {
-    const std::string reason = scrub(PQerrorMessage(connection), secret_text);
-    crypto::wipe(secret_text);
+    const std::string reason = scrub(PQerrorMessage(connection), password.view());
     PQfinish(connection);
     throw ConnectError("cannot connect to " + description_ + ": " + reason, is_transient_connect_message(reason));
   }
-  crypto::wipe(secret_text);
   return connection;
 }
 

@@ -32,7 +32,6 @@ Failure classify(const std::exception& error) {
     return {
         "the connection broke while committing: the migration may or may not have been applied; check this "
         "tenant with `migrate status --tenant`"};
-  if (dynamic_cast<const pg::ConnectError*>(&error)) return {error.what(), pg::is_transient(error)};
   return {pg::describe(error), pg::is_transient(error)};
 }
 
