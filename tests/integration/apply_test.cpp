@@ -5,7 +5,7 @@
 
 using support::TestFleet;
 
-TEST_CASE("all-tenants applies every migration to every tenant; a second run changes nothing", "[integration][apply]") {
+TEST_CASE("all-tenants applies every migration to every tenant, a second run changes nothing", "[integration][apply]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 3);
   const auto a = fleet.add_tenant("acme-corp");
@@ -38,7 +38,7 @@ TEST_CASE("all-tenants applies every migration to every tenant; a second run cha
             .as<std::string>() == ids_before);
 }
 
-TEST_CASE("a new file migrates as batch 2; tenant works by slug and by id", "[integration][apply]") {
+TEST_CASE("a new file migrates as batch 2, tenant works by slug and by id", "[integration][apply]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 2);
   const auto a = fleet.add_tenant("acme-corp");
@@ -83,7 +83,7 @@ TEST_CASE("a suspended tenant is skipped by all-tenants and migrated by tenant",
   CHECK(fleet.table_exists(suspended, "t1"));
 }
 
-TEST_CASE("dollar quotes, strings and comments survive; transaction:false runs outside a transaction",
+TEST_CASE("dollar quotes, strings and comments survive, transaction:false runs outside a transaction",
           "[integration][apply]") {
   TestFleet fleet;
   fleet.write_migration("20250101000001_function.sql",

@@ -24,7 +24,7 @@ void write_poisonable_migrations(TestFleet& fleet) {
 
 }  // namespace
 
-TEST_CASE("a failing migration leaves its tenant exactly where it was; the others are migrated",
+TEST_CASE("a failing migration leaves its tenant exactly where it was, the others are migrated",
           "[integration][failure]") {
   TestFleet fleet;
   write_poisonable_migrations(fleet);

@@ -17,7 +17,7 @@ std::string tables(const TestFleet& fleet, const support::Tenant& tenant) {
 
 }  // namespace
 
-TEST_CASE("rollback undoes the last batch newest first; --all undoes every batch", "[integration][rollback]") {
+TEST_CASE("rollback undoes the last batch newest first, --all undoes every batch", "[integration][rollback]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 2);
   const auto tenant = fleet.add_tenant("acme-corp");
