@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <termios.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -12,6 +13,7 @@
 #include "migrate/migrations/new_migration.hpp"
 #include "migrate/pg/errors.hpp"
 #include "migrate/runner/commands.hpp"
+#include "signals.hpp"
 
 namespace migrate::cli {
 namespace {
@@ -125,7 +127,17 @@ int run(int argc, char** argv) {
   }
 
   try {
-    if (*encrypt) return encrypt_command();
+    if (*encrypt) {
+      // Reading a password cannot be cancelled: on a signal, give the terminal its echo back and go.
+      termios terminal{};
+      const bool on_terminal = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &terminal) == 0;
+      const SignalWatcher watcher([terminal, on_terminal](int number) {
+        if (on_terminal) tcsetattr(STDIN_FILENO, TCSANOW, &terminal);
+        _exit(128 + number);
+      });
+      return encrypt_command();
+    }
+    const SignalWatcher watcher;
     const auto settings = load(args);
     if (*make) {
       std::cout << migrations::write_new_migration(settings.tenant_migrations.directory, args.migration_name,
@@ -147,9 +159,9 @@ int run(int argc, char** argv) {
     }
     if (*central) return runner::migrate_central(settings, engine, *make_reporter(args, true));
     if (*unlock) return runner::unlock_tenant(settings, args.tenant, *make_reporter(args, true));
-  } catch (const InputError& error) {
+  } catch (const Error& error) {
     std::cerr << "migrate: error: " << pg::scrub(error.what()) << '\n';
-    return exit_input;
+    return error.exit_status();
   } catch (const std::exception& error) {
     std::cerr << "migrate: error: " << pg::scrub(error.what()) << '\n';
     return exit_failed;

@@ -11,6 +11,7 @@
 #include "migrate/crypto/password_cipher.hpp"
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
+#include "support/wait.hpp"
 
 using support::TestFleet;
 
@@ -144,7 +145,8 @@ TEST_CASE("fail-fast starts no tenant after the first failure", "[integration][f
   const auto result = fleet.migrate({"all-tenants", "--concurrency", "1", "--fail-fast"});
   INFO(result.out);
   CHECK(result.exit_code == 1);
-  CHECK_THAT(result.out, Catch::Contains("Summary: 1 tenant in") && Catch::Contains("1 failed"));
+  CHECK_THAT(result.out, Catch::Contains("Summary: 3 tenants in") && Catch::Contains("1 failed") &&
+                             Catch::Contains("2 not started"));
   CHECK(fleet.ledger(b).empty());
   CHECK(fleet.ledger(c).empty());
 }
@@ -222,4 +224,85 @@ TEST_CASE("log format json writes one JSON object per line and event", "[integra
   CHECK(events.count("tenant_done") == 1);
   CHECK(events.count("tenant_failed") == 1);
   CHECK(events.count("summary") == 1);
+}
+
+TEST_CASE("a central connection dropped while the fleet runs is reopened and the list read to the end",
+          "[integration][fleet]") {
+  TestFleet fleet;
+  fleet.write_migration("20250101000001_some_work.sql", "-- migrate:up\nSELECT pg_sleep(0.3);\n");
+  for (int i = 0; i < 8; ++i) fleet.add_tenant("tenant-" + std::to_string(i));
+  // Idle central sessions are cut after 1 s, as a load balancer or idle_session_timeout does.
+  support::admin_exec("ALTER DATABASE \"" + fleet.central_db() + "\" SET idle_session_timeout = '1s'");
+  const auto result = fleet.migrate({"all-tenants", "--concurrency", "1"});
+  INFO(result.all());
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.out, Catch::Contains("8 migrated, 0 up to date, 0 failed"));
+}
+
+TEST_CASE("a tenant list that cannot be read to the end is exit 1 with the summary", "[integration][fleet]") {
+  TestFleet fleet;
+  fleet.write_migration("20250101000001_some_work.sql", "-- migrate:up\nSELECT pg_sleep(0.3);\n");
+  for (int i = 0; i < 6; ++i) fleet.add_tenant("tenant-" + std::to_string(i));
+  support::admin_exec("ALTER DATABASE \"" + fleet.central_db() + "\" SET idle_session_timeout = '1s'");
+  auto run = fleet.spawn({"all-tenants", "--concurrency", "1", "--no-claims"});
+  support::wait_for_query(fleet.tenants()[0].db, "pg_sleep(0.3)");
+  support::admin_exec("ALTER DATABASE \"" + fleet.central_db() + "\" ALLOW_CONNECTIONS false");
+  const auto result = run.wait();
+  support::admin_exec("ALTER DATABASE \"" + fleet.central_db() + "\" ALLOW_CONNECTIONS true");
+  INFO(result.all());
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.out, Catch::Contains("Summary: 6 tenants") && Catch::Contains("6 migrated"));
+  CHECK_THAT(result.out, Catch::Contains("tenant list could not be read to the end"));
+}
+
+TEST_CASE("a malformed tenant row fails that tenant alone, before anything is decrypted", "[integration][fleet]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  const auto good = fleet.add_tenant("good");
+  // Existing fleets have looser tables than ours: text ports, nullable slugs.
+  support::admin_exec("ALTER TABLE tenants ALTER COLUMN slug DROP NOT NULL, ALTER COLUMN db_port TYPE text",
+                      fleet.central_db());
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"null-slug", "slug = NULL"}, {"word-port", "db_port = 'abc'"}, {"big-port", "db_port = '70000'"},
+      {"no-host", "db_host = ''"},  {"no-db", "db_name = ''"},        {"no-user", "db_user = ''"}};
+  for (const auto& [slug, change] : bad) {
+    fleet.add_tenant(slug, "active", {}, "not-even-hex");
+    support::admin_exec("UPDATE tenants SET " + change + " WHERE slug = '" + slug + "'", fleet.central_db());
+  }
+  const auto result = fleet.migrate({"all-tenants"});
+  INFO(result.all());
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.out, Catch::Contains("1 migrated, 0 up to date, 6 failed"));
+  CHECK_THAT(result.out, Catch::Contains("has no slug"));
+  CHECK_THAT(result.out, Catch::Contains("word-port: db_port 'abc' is not a port number (1 to 65535)"));
+  CHECK_THAT(result.out, Catch::Contains("big-port: db_port '70000' is not a port number (1 to 65535)"));
+  CHECK_THAT(result.out, Catch::Contains("no-host: db_host is empty"));
+  CHECK_THAT(result.out, Catch::Contains("no-db: db_name is empty"));
+  CHECK_THAT(result.out, Catch::Contains("no-user: db_user is empty"));
+  CHECK_THAT(result.out, !Catch::Contains("decrypt"));
+  CHECK(fleet.ledger(good).size() == 1);
+}
+
+TEST_CASE("fail-fast names the tenants it did not start, totals respect exclude and shard", "[integration][fleet]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  fleet.add_tenant("alpha", "active", {}, "bad:ciphertext");
+  fleet.add_tenant("bravo");
+  fleet.add_tenant("charlie");
+  const auto result = fleet.migrate({"all-tenants", "--concurrency", "1", "--fail-fast"});
+  INFO(result.out);
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.out,
+             Catch::Contains("Summary: 3 tenants") && Catch::Contains("1 failed") && Catch::Contains("2 not started"));
+  CHECK_THAT(result.out, Catch::Contains("Not started: bravo, charlie"));
+
+  const auto excluded = fleet.migrate({"all-tenants", "--exclude", "alpha"});
+  CHECK_THAT(excluded.out, Catch::Contains("all-tenants: 2 tenants"));
+  for (int k = 1; k <= 2; ++k) {
+    const auto shard = fleet.migrate({"all-tenants", "--shard", std::to_string(k) + "/2"});
+    std::smatch announced, summary;
+    REQUIRE(std::regex_search(shard.out, announced, std::regex("all-tenants: (\\d+) tenant")));
+    REQUIRE(std::regex_search(shard.out, summary, std::regex("Summary: (\\d+) tenant")));
+    CHECK(announced[1] == summary[1]);
+  }
 }

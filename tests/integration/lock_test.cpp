@@ -8,21 +8,11 @@
 #include "migrate/ledger/ledger_lock.hpp"
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
+#include "support/wait.hpp"
 
 using support::TestFleet;
 
 namespace {
-
-// Waits until a backend in `db` runs a query containing `text`.
-void wait_for_query(const std::string& db, const std::string& text) {
-  for (int i = 0; i < 300; ++i) {
-    const auto rows = support::admin_exec("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db +
-                                          "' AND query LIKE '%" + text + "%' AND pid <> pg_backend_pid()");
-    if (rows[0][0].as<int>() > 0) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  FAIL("no query with '" << text << "' started in " << db);
-}
 
 // knex's two tables as knex creates them, with `lock_rows` in the lock table.
 void create_knex_tables(const TestFleet& fleet, const support::Tenant& tenant, const std::string& lock_rows) {
@@ -80,7 +70,7 @@ TEST_CASE("a runner killed in the middle of a migration leaves nothing half-appl
   std::vector<std::string> args = {"tenant", "acme-corp"};
   if (per_migration) args.insert(args.end(), {"--tx-mode", "per-migration"});
   auto runner = fleet.spawn(args);
-  wait_for_query(tenant.db, "pg_sleep(60)");
+  support::wait_for_query(tenant.db, "pg_sleep(60)");
   runner.signal(SIGKILL);
   CHECK(runner.wait().exit_code == 128 + SIGKILL);
 
@@ -151,4 +141,26 @@ TEST_CASE("a tenant held by another runner past the wait is reported busy, not a
   CHECK(result.exit_code == 1);
   CHECK_THAT(result.out, Catch::Contains("acme-corp: FAILED: busy: another runner held the lock on knex_migrations"));
   CHECK(fleet.ledger(tenant).empty());
+}
+
+TEST_CASE("unlock refuses while a runner holds the tenant, and says so", "[integration][lock]") {
+  TestFleet fleet;
+  fleet.write_migration("20250101000001_stall.sql", "-- migrate:up\nSELECT pg_sleep(600);\n");
+  const auto tenant = fleet.add_tenant("acme-corp");
+  auto runner = fleet.spawn({"tenant", "acme-corp", "--tx-mode", "per-migration"});
+  support::wait_for_query(tenant.db, "pg_sleep(600)");
+  const auto refused = fleet.migrate({"unlock", "--tenant", "acme-corp"});
+  INFO(refused.all());
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Catch::Contains("acme-corp: not unlocked: a migrate runner holds this tenant"));
+  CHECK(fleet.lock_value(tenant) == 2);
+
+  runner.signal(SIGKILL);
+  runner.wait();
+  support::wait_until("the killed runner's session to end",
+                      [&] { return support::backends_running(tenant.db, "pg_sleep(600)").empty(); });
+  const auto unlocked = fleet.migrate({"unlock", "--tenant", "acme-corp"});
+  INFO(unlocked.all());
+  CHECK(unlocked.exit_code == 0);
+  CHECK(fleet.lock_value(tenant) == 0);
 }

@@ -11,7 +11,7 @@ TEST_CASE("a tenant is found by slug or by id with a parameterised query", "[int
   support::TestFleet fleet;
   const auto acme = fleet.add_tenant("acme-corp");
   fleet.add_tenant("globex", "suspended");
-  pg::Connection central(fleet.central_url(), {});
+  pg::Connection central(pg::Target::parse(fleet.central_url(), "test"), {});
   registry::TenantRegistry tenants(central, "tenants");
 
   const auto by_slug = tenants.find("acme-corp");
@@ -33,17 +33,17 @@ TEST_CASE("listing gives the active tenants in a stable order, page by page", "[
   for (const auto* slug : {"delta", "alpha", "charlie", "bravo", "echo"}) fleet.add_tenant(slug);
   fleet.add_tenant("aaa-suspended", "suspended");
   fleet.add_tenant("zzz-deleted", "deleted");
-  pg::Connection central(fleet.central_url(), {});
+  pg::Connection central(pg::Target::parse(fleet.central_url(), "test"), {});
   registry::TenantRegistry tenants(central, "tenants");
 
   CHECK(tenants.count_active() == 5);
   std::vector<std::string> slugs;
-  std::string after;
+  registry::PageCursor after;
   while (true) {
     const auto page = tenants.active_page(after, 2);
     if (page.empty()) break;
     for (const auto& tenant : page) slugs.push_back(tenant.slug);
-    after = page.back().slug;
+    after = {page.back().slug, page.back().id};
   }
   CHECK(slugs == std::vector<std::string>{"alpha", "bravo", "charlie", "delta", "echo"});
 }

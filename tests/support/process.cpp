@@ -91,6 +91,17 @@ ProcessResult Process::wait() {
   return result;
 }
 
+std::optional<ProcessResult> Process::poll() {
+  int status = 0;
+  if (pid_ <= 0 || ::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+  pid_ = -1;
+  ProcessResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = read_file(out_path_);
+  result.err = read_file(err_path_);
+  return result;
+}
+
 std::string Process::output_so_far() const {
   return read_file(out_path_) + read_file(err_path_);
 }

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ class Process {
   pid_t pid() const { return pid_; }
   void signal(int number);
   ProcessResult wait();
+  // The result when the process has ended, without waiting; nothing while it runs.
+  std::optional<ProcessResult> poll();
   // Output so far (stdout and stderr).
   std::string output_so_far() const;
 

@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include "migrate/pg/cancel.hpp"
+
 namespace migrate::ledger {
 namespace {
 
@@ -102,6 +104,8 @@ SessionLock::SessionLock(pqxx::connection_base& db, const Ledger& ledger, std::c
 
 void SessionLock::unlock_advisory_quietly() noexcept {
   try {
+    if (!db_.is_open()) return;
+    const pg::ShieldFromCancel shield(db_);
     pqxx::nontransaction(db_).exec("SELECT pg_advisory_unlock(" + key_text(ledger_) + ")");
   } catch (...) {
     // The connection is gone, and the advisory lock with it.
@@ -111,6 +115,8 @@ void SessionLock::unlock_advisory_quietly() noexcept {
 void SessionLock::release() {
   if (!held_) return;
   held_ = false;
+  if (!db_.is_open()) return;
+  const pg::ShieldFromCancel shield(db_);
   pqxx::work tx(db_);
   tx.exec_params("UPDATE " + ledger_.quoted_lock_table() + " SET is_locked = 0 WHERE is_locked = $1", held_by_migrate);
   tx.exec("SELECT pg_advisory_unlock(" + key_text(ledger_) + ")");
@@ -129,6 +135,19 @@ int force_unlock(pqxx::connection_base& db, const Ledger& ledger) {
   pqxx::work tx(db);
   if (tx.exec_params("SELECT to_regclass($1) IS NULL", ledger.quoted_lock_table())[0][0].as<bool>())
     return 0;  // never migrated: nothing to unlock
+  // Held for the rest of this transaction only, so that no runner starts while the row is cleared.
+  if (!tx.exec("SELECT pg_try_advisory_xact_lock(" + key_text(ledger) + ")")[0][0].as<bool>()) {
+    const auto holder = tx.exec(
+        "SELECT l.pid, coalesce(a.application_name, '') FROM pg_locks l LEFT JOIN pg_stat_activity a USING (pid) "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() AND "
+        "((l.classid::bigint << 32) | l.objid::bigint) = " +
+        key_text(ledger) + " LIMIT 1");
+    const std::string who = holder.empty() ? std::string("another session")
+                                           : "backend pid " + holder[0][0].as<std::string>() + ", application '" +
+                                                 holder[0][1].as<std::string>() + "'";
+    throw InputError("not unlocked: a migrate runner holds this tenant (" + who +
+                     "); its lock row is cleared when it finishes, or within a second of it dying");
+  }
   const auto rows = tx.exec("SELECT coalesce(max(is_locked), 0) FROM " + ledger.quoted_lock_table());
   tx.exec("UPDATE " + ledger.quoted_lock_table() + " SET is_locked = 0");
   tx.commit();

@@ -3,25 +3,36 @@
 #include <libpq-fe.h>
 #include <pqxx/errorhandler>
 #include <pqxx/except>
+#include <pqxx/nontransaction>
 
+#include <algorithm>
+
+#include "migrate/pg/cancel.hpp"
 #include "migrate/pg/errors.hpp"
 
 namespace migrate::pg {
 namespace {
 
-// Server options sent in the startup packet, so they cost no round trip:
-// - notices ("relation already exists, skipping") are not news to an operator;
-// - a backend whose client died (a killed runner) notices within a second and rolls back,
-//   releasing its locks, instead of running its statement to the end.
-constexpr const char* server_options = "-c client_min_messages=warning -c client_connection_check_interval=1000";
+// Server versions that have client_connection_check_interval.
+constexpr int first_version_with_dead_client_check = 140000;
 
-std::vector<std::pair<std::string, std::string>> common_parameters(const ConnectOptions& options) {
-  return {{"connect_timeout", std::to_string(options.timeout.count())},
-          {"application_name", options.application_name},
-          {"options", server_options}};
+// Ours, added to what the target says. Nothing goes in "options": PgBouncer refuses that
+// startup parameter, and older servers refuse settings they do not know.
+Target::Parameters with_our_parameters(Target::Parameters parameters, const ConnectOptions& options) {
+  auto has = [&](const char* keyword) {
+    return std::any_of(parameters.begin(), parameters.end(), [&](const auto& p) { return p.first == keyword; });
+  };
+  // Files are UTF-8 whatever the database's encoding, as node-pg assumes.
+  parameters.erase(
+      std::remove_if(parameters.begin(), parameters.end(), [](const auto& p) { return p.first == "client_encoding"; }),
+      parameters.end());
+  parameters.emplace_back("client_encoding", "UTF8");
+  if (!has("connect_timeout")) parameters.emplace_back("connect_timeout", std::to_string(options.timeout.count()));
+  if (!has("application_name")) parameters.emplace_back("application_name", options.application_name);
+  return parameters;
 }
 
-// Swallows notices; anything worth saying reaches us as an error.
+// Swallows notices ("relation already exists, skipping"); anything worth saying reaches us as an error.
 class QuietNotices : public pqxx::errorhandler {
  public:
   using pqxx::errorhandler::errorhandler;
@@ -32,15 +43,18 @@ class QuietNotices : public pqxx::errorhandler {
 
 namespace detail {
 
-SecretConnectPolicy::SecretConnectPolicy(std::vector<std::pair<std::string, std::string>> parameters,
-                                         crypto::Secret password, std::string description)
+OneShotPolicy::OneShotPolicy(Target::Parameters parameters, crypto::Secret password, std::string description)
     : pqxx::connectionpolicy(std::string{}),
       parameters_(std::move(parameters)),
       password_(std::move(password)),
       description_(std::move(description)) {}
 
-SecretConnectPolicy::handle SecretConnectPolicy::do_startconnect(handle original) {
+OneShotPolicy::handle OneShotPolicy::do_startconnect(handle original) {
   if (original) return original;
+  if (connected_once_)
+    throw pqxx::broken_connection("connection to " + description_ + " lost" +
+                                  (lost_text_.empty() ? std::string() : ": " + lost_text_));
+  connected_once_ = true;
   std::vector<const char*> keywords;
   std::vector<const char*> values;
   for (const auto& [keyword, value] : parameters_) {
@@ -58,53 +72,73 @@ SecretConnectPolicy::handle SecretConnectPolicy::do_startconnect(handle original
   }
   keywords.push_back(nullptr);
   values.push_back(nullptr);
-  PGconn* connection = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
+  PGconn* connection = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/0);
   if (connection == nullptr) throw ConnectError("cannot connect to " + description_ + ": out of memory", true);
   if (PQstatus(connection) != CONNECTION_OK) {
     const std::string reason = scrub(PQerrorMessage(connection), password.view());
     PQfinish(connection);
     throw ConnectError("cannot connect to " + description_ + ": " + reason, is_transient_connect_message(reason));
   }
+  current_ = connection;
   return connection;
+}
+
+void OneShotPolicy::forget(handle original) noexcept {
+  if (!original || original != current_) return;
+  try {
+    if (PQstatus(original) != CONNECTION_OK) lost_text_ = scrub(PQerrorMessage(original));
+  } catch (...) {
+  }
+  current_ = nullptr;
+}
+
+OneShotPolicy::handle OneShotPolicy::do_dropconnect(handle original) noexcept {
+  forget(original);
+  return pqxx::connectionpolicy::do_dropconnect(original);
+}
+
+OneShotPolicy::handle OneShotPolicy::do_disconnect(handle original) noexcept {
+  forget(original);
+  return pqxx::connectionpolicy::do_disconnect(original);
+}
+
+std::string OneShotPolicy::failure_text() const {
+  if (current_ && PQstatus(current_) != CONNECTION_OK) return scrub(PQerrorMessage(current_));
+  if (current_) {
+    // The status may still say OK when the server ended the session between statements.
+    const std::string text = scrub(PQerrorMessage(current_));
+    if (!text.empty()) return text;
+  }
+  return lost_text_;
 }
 
 }  // namespace detail
 
-Connection::Connection(const Endpoint& endpoint, crypto::Secret password, const ConnectOptions& options)
+Connection::Connection(const Target& target, const ConnectOptions& options, crypto::Secret password)
     : pqxx::connection_base(policy_),
-      description_(endpoint.describe()),
-      policy_(
-          [&] {
-            auto parameters = common_parameters(options);
-            parameters.insert(parameters.begin(), {{"host", endpoint.host},
-                                                   {"port", std::to_string(endpoint.port)},
-                                                   {"dbname", endpoint.dbname},
-                                                   {"user", endpoint.user}});
-            return parameters;
-          }(),
-          std::move(password), description_) {
+      description_(target.describe()),
+      policy_(with_our_parameters(target.parameters(), options),
+              password.empty() ? crypto::Secret::copy_of(target.password().view()) : std::move(password),
+              description_) {
   init();
+  // Deprecated in 6.4 only because 7.x drops reactivation altogether; the policy refuses it too.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  inhibit_reactivation(true);
+#pragma GCC diagnostic pop
   notices_ = std::make_unique<QuietNotices>(*this);
-}
-
-Connection::Connection(const std::string& conninfo, const ConnectOptions& options)
-    : pqxx::connection_base(policy_),
-      description_(endpoint_of(conninfo).describe()),
-      policy_(
-          [&] {
-            auto parameters = common_parameters(options);
-            // expand_dbname lets a conninfo string or URL stand in "dbname"; later keys override it.
-            parameters.insert(parameters.begin(), {"dbname", conninfo});
-            return parameters;
-          }(),
-          crypto::Secret(), description_) {
-  init();
-  notices_ = std::make_unique<QuietNotices>(*this);
+  detail::register_for_cancel(*this, policy_.raw());
 }
 
 Connection::~Connection() {
+  detail::unregister_for_cancel(*this);
   notices_.reset();
   close();
+}
+
+void enable_dead_client_check(pqxx::connection_base& db) {
+  if (db.server_version() < first_version_with_dead_client_check) return;
+  pqxx::nontransaction(db).exec("SET client_connection_check_interval = 1000");
 }
 
 }  // namespace migrate::pg

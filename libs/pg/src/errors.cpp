@@ -4,6 +4,10 @@
 
 #include <array>
 #include <regex>
+#include <sstream>
+
+#include "migrate/core/interrupt.hpp"
+#include "migrate/pg/connection.hpp"
 
 namespace migrate::pg {
 namespace {
@@ -14,6 +18,7 @@ constexpr std::array transient_states = {
     "57P01", "57P02", "57P03",                    // admin/crash shutdown, cannot_connect_now
     "40001", "40P01",                             // serialization_failure, deadlock_detected
 };
+constexpr const char* query_canceled = "57014";
 
 constexpr std::array transient_texts = {
     "Connection refused",
@@ -34,6 +39,12 @@ constexpr std::array transient_texts = {
     "No route to host",
 };
 
+bool is_transient_state(const std::string& state) {
+  for (const auto* transient : transient_states)
+    if (state == transient) return true;
+  return false;
+}
+
 }  // namespace
 
 bool is_transient_connect_message(std::string_view message) {
@@ -42,17 +53,26 @@ bool is_transient_connect_message(std::string_view message) {
   return false;
 }
 
-bool is_transient(const std::exception& error) {
-  if (dynamic_cast<const pqxx::in_doubt_error*>(&error)) return false;
-  if (const auto* connect = dynamic_cast<const ConnectError*>(&error)) return connect->transient();
-  if (dynamic_cast<const pqxx::transaction_rollback*>(&error)) return true;  // serialization, deadlock
-  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
-    for (const auto* state : transient_states)
-      if (sql->sqlstate() == state) return true;
-    return false;
+void rethrow_as_error(const Connection* db) {
+  try {
+    throw;
+  } catch (const Error&) {
+    throw;
+  } catch (const pqxx::in_doubt_error&) {
+    throw InDoubtError(
+        "the connection broke while committing: the migrations may or may not have been applied; check this "
+        "tenant with `migrate status --tenant`");
+  } catch (const pqxx::broken_connection& error) {
+    std::string reason = db ? db->failure_text() : std::string();
+    if (reason.empty()) reason = scrub(error.what());
+    throw RunError("connection lost: " + reason, true);
+  } catch (const pqxx::sql_error& error) {
+    if (error.sqlstate() == query_canceled && interrupt::requested())
+      throw InterruptedError("interrupted by " + interrupt::signal_name(), interrupt::signal_number());
+    throw RunError(describe(error), is_transient_state(error.sqlstate()));
+  } catch (const std::exception& error) {
+    throw RunError(describe(error));
   }
-  if (dynamic_cast<const pqxx::broken_connection*>(&error)) return is_transient_connect_message(error.what());
-  return false;
 }
 
 std::string scrub(std::string message, std::string_view secret) {
@@ -69,10 +89,16 @@ std::string scrub(std::string message, std::string_view secret) {
 }
 
 std::string describe(const std::exception& error) {
-  std::string text = error.what();
-  // libpq starts server errors with "ERROR:  "; the severity adds nothing for an operator.
-  for (const char* prefix : {"ERROR:  ", "FATAL:  "})
-    if (text.rfind(prefix, 0) == 0) text.erase(0, std::char_traits<char>::length(prefix));
+  std::istringstream lines(error.what());
+  std::string text;
+  for (std::string line; std::getline(lines, line);) {
+    // libpq starts server errors with "ERROR:  "; the severity adds nothing for an operator.
+    for (const char* prefix : {"ERROR:  ", "FATAL:  "})
+      if (line.rfind(prefix, 0) == 0) line.erase(0, std::char_traits<char>::length(prefix));
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+    if (line.find_first_not_of(" ^") == std::string::npos) continue;  // blank, or the caret under LINE
+    text += (text.empty() ? "" : " | ") + line;
+  }
   return scrub(std::move(text));
 }
 

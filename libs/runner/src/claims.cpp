@@ -5,23 +5,26 @@
 #include "migrate/runner/shard.hpp"
 
 namespace migrate::runner {
-namespace {
 
-std::int64_t claim_key(const std::string& id) {
-  return static_cast<std::int64_t>(stable_hash("migrate:tenant:" + id));
+std::string claim_scope(const std::string& environment, const std::string& table, const migrations::MigrationSet& set) {
+  std::string files;
+  for (const auto& file : set.files()) {
+    files += file.name + '\0' + file.up.sql + '\0';
+    if (file.down) files += file.down->sql;
+    files += '\0';
+  }
+  return environment + ":" + table + ":" + std::to_string(stable_hash(files));
 }
 
-}  // namespace
-
-ClaimSession::ClaimSession(std::string central_conninfo, pg::ConnectOptions options)
-    : conninfo_(std::move(central_conninfo)), options_(std::move(options)) {}
+ClaimSession::ClaimSession(pg::Target central, pg::ConnectOptions options, std::string scope)
+    : central_target_(std::move(central)), options_(std::move(options)), scope_(std::move(scope)) {}
 
 bool ClaimSession::claim(const std::string& id) {
   if (!central_) {
     held_.reset();  // a new session holds nothing
-    central_ = std::make_unique<pg::Connection>(conninfo_, options_);
+    central_ = std::make_unique<pg::Connection>(central_target_, options_);
   }
-  const auto key = claim_key(id);
+  const auto key = static_cast<std::int64_t>(stable_hash("migrate:tenant:" + scope_ + ":" + id));
   try {
     pqxx::nontransaction tx(*central_);
     // Let go of the previous tenant and try the next in one round trip.

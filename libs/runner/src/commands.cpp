@@ -1,11 +1,11 @@
 #include "migrate/runner/commands.hpp"
 
-#include <pqxx/except>
-
 #include <algorithm>
 #include <mutex>
 
+#include "central_reader.hpp"
 #include "migrate/core/error.hpp"
+#include "migrate/core/interrupt.hpp"
 #include "migrate/crypto/key.hpp"
 #include "migrate/ledger/ledger_lock.hpp"
 #include "migrate/pg/errors.hpp"
@@ -17,29 +17,6 @@ namespace {
 
 constexpr int page_size = 500;
 
-pg::ConnectOptions connect_options(const config::Settings& settings) {
-  return {settings.connect_timeout};
-}
-
-// The central database, or InputError naming where it is (never the password).
-std::unique_ptr<pg::Connection> open_central(const config::Settings& settings) {
-  try {
-    return std::make_unique<pg::Connection>(settings.central_connection, connect_options(settings));
-  } catch (const pg::ConnectError& error) {
-    throw InputError(std::string("central database unreachable: ") + error.what() + " (check connection in " +
-                     settings.knexfile.filename().string() + ", environment " + settings.environment + ")");
-  }
-}
-
-registry::TenantRecord find_tenant(registry::TenantRegistry& tenants, const config::Settings& settings,
-                                   const std::string& slug_or_id) {
-  auto tenant = tenants.find(slug_or_id);
-  if (!tenant)
-    throw InputError("no tenant with slug or id '" + slug_or_id + "' in table " + settings.tenants_table +
-                     " (environment " + settings.environment + ")");
-  return *tenant;
-}
-
 // What the tenant commands need, checked in this order before any tenant database is touched:
 // the migration files, the key, the central database.
 struct Preflight {
@@ -48,53 +25,96 @@ struct Preflight {
         set(migrations::MigrationSet::load(config.tenant_migrations.directory)),
         key(crypto::key_from_environment()),
         ledger(config.tenant_migrations.table_name),
-        central(open_central(config)),
-        tenants(*central, config.tenants_table) {}
+        central(config) {}
 
   // The tenant asked for. The central connection is not needed after it and is closed.
   registry::TenantRecord one_tenant(const std::string& slug_or_id) {
-    auto tenant = find_tenant(tenants, settings, slug_or_id);
-    central.reset();
-    return tenant;
+    std::optional<registry::TenantRecord> tenant;
+    try {
+      tenant = central.read([&](registry::TenantRegistry& tenants) { return tenants.find(slug_or_id); });
+    } catch (const Error& error) {
+      throw InputError("cannot read tenants table " + settings.tenants_table + ": " + error.what());
+    }
+    if (!tenant)
+      throw InputError("no tenant with slug or id '" + slug_or_id + "' in table " + settings.tenants_table +
+                       " (environment " + settings.environment + ")");
+    central.close();
+    return *tenant;
   }
-  std::vector<registry::TenantRecord> active_page(const std::string& after) {
-    return tenants.active_page(after, page_size);
+
+  // Pages of active tenants, the central connection reopened when it drops.
+  TenantPages pages() {
+    return [this](const registry::PageCursor& after) {
+      return central.read([&](registry::TenantRegistry& tenants) { return tenants.active_page(after, page_size); });
+    };
+  }
+
+  // How many active tenants `fleet` selects: counted by the server, or by a pass over the list
+  // (ids and slugs only, page by page) when --only, --exclude or --shard narrow it.
+  int selected_count(const FleetOptions& fleet) {
+    try {
+      if (fleet.only.empty() && fleet.exclude.empty() && !fleet.shard)
+        return central.read([](registry::TenantRegistry& tenants) { return tenants.count_active(); });
+      int count = 0;
+      const auto next = pages();
+      for (registry::PageCursor after;;) {
+        const auto page = next(after);
+        if (page.empty()) break;
+        after = {page.back().slug, page.back().id};
+        count += static_cast<int>(
+            std::count_if(page.begin(), page.end(), [&](const auto& tenant) { return selected(tenant, fleet); }));
+      }
+      return count;
+    } catch (const Error& error) {
+      throw InputError("cannot read tenants table " + settings.tenants_table + ": " + error.what());
+    }
   }
 
   const config::Settings& settings;
   const migrations::MigrationSet set;
   const crypto::Secret key;
   const ledger::Ledger ledger;
-  std::unique_ptr<pg::Connection> central;
-  registry::TenantRegistry tenants;  // usable while `central` is open
+  CentralReader central;
 };
 
-// Tells a reporter what the engine does for one tenant.
+// Tells a reporter what the engine does for one tenant, and keeps what committed in `outcome`.
 class ReportSteps : public StepListener {
  public:
-  ReportSteps(Reporter& reporter, std::string slug) : reporter_(reporter), slug_(std::move(slug)) {}
-  void pending(int count) override { reporter_.tenant_started(slug_, count); }
-  void applied(const AppliedStep& step) override { reporter_.migration_applied(slug_, step); }
-  void warning(const std::string& text) override { reporter_.warning(slug_, text); }
+  ReportSteps(Reporter& reporter, TenantOutcome& outcome) : reporter_(reporter), outcome_(outcome) {}
+  void pending(int count) override { reporter_.tenant_started(outcome_.slug, count); }
+  void applied(const AppliedStep& step, int batch) override {
+    outcome_.steps.push_back(step);
+    outcome_.batch = batch;
+    reporter_.migration_applied(outcome_.slug, step);
+  }
+  void warning(const std::string& text) override { reporter_.warning(outcome_.slug, text); }
 
  private:
   Reporter& reporter_;
-  std::string slug_;
+  TenantOutcome& outcome_;
 };
 
 TenantWork up_work(const migrations::MigrationSet& set, const ledger::Ledger& ledger, const EngineOptions& engine,
-                   Reporter& reporter, const std::string& slug) {
-  return [&set, &ledger, engine, &reporter, slug](pg::Connection& db, TenantOutcome& outcome) {
-    ReportSteps listener(reporter, slug);
-    auto result = migrate_up(db, set, ledger, engine, &listener);
-    outcome.batch = result.batch;
-    outcome.steps = std::move(result.steps);
+                   Reporter& reporter) {
+  return [&set, &ledger, engine, &reporter](pg::Connection& db, TenantOutcome& outcome) {
+    ReportSteps listener(reporter, outcome);
+    auto options = engine;
+    // A retry after some migrations committed adds the rest to the same batch.
+    if (!outcome.steps.empty()) options.continue_batch = outcome.batch;
+    migrate_up(db, set, ledger, options, &listener);
     outcome.state = outcome.steps.empty() ? TenantState::up_to_date : TenantState::migrated;
   };
 }
 
 int exit_status_of(const TenantOutcome& outcome) {
+  if (outcome.state == TenantState::interrupted)
+    return interrupt::signal_number() == SIGINT ? exit_sigint : exit_sigterm;
   return outcome.state == TenantState::failed ? exit_failed : exit_ok;
+}
+
+int exit_status_of(const FleetSummary& summary) {
+  if (interrupt::requested()) return interrupt::signal_number() == SIGINT ? exit_sigint : exit_sigterm;
+  return summary.failed > 0 || !summary.listing_error.empty() ? exit_failed : exit_ok;
 }
 
 class SilentReporter : public Reporter {
@@ -128,10 +148,8 @@ int migrate_tenant(const config::Settings& settings, const std::string& slug_or_
                    Reporter& reporter) {
   Preflight preflight(settings);
   const auto tenant = preflight.one_tenant(slug_or_id);
-  const auto& [set, key, ledger] = std::tie(preflight.set, preflight.key, preflight.ledger);
-
-  const auto outcome =
-      run_tenant(tenant, {key, settings, reporter}, up_work(set, ledger, engine, reporter, tenant.slug));
+  const auto outcome = run_tenant(tenant, {preflight.key, settings, reporter},
+                                  up_work(preflight.set, preflight.ledger, engine, reporter));
   reporter.tenant_finished(outcome);
   return exit_status_of(outcome);
 }
@@ -139,41 +157,39 @@ int migrate_tenant(const config::Settings& settings, const std::string& slug_or_
 int migrate_all_tenants(const config::Settings& settings, FleetOptions fleet, const EngineOptions& engine, bool claim,
                         Reporter& reporter) {
   Preflight preflight(settings);  // the files are read and checked once per run
-  const auto& [set, key, ledger] = std::tie(preflight.set, preflight.key, preflight.ledger);
-  auto& tenants = preflight.tenants;
   if (claim) {
-    fleet.claims_conninfo = settings.central_connection;
-    fleet.claims_connect = connect_options(settings);
+    fleet.claims_target = preflight.central.target();
+    fleet.claims_connect = preflight.central.connect_options();
+    fleet.claims_scope = claim_scope(settings.environment, preflight.ledger.table_name(), preflight.set);
   }
-
-  reporter.run_started("all-tenants",
-                       fleet.only.empty() ? tenants.count_active() : static_cast<int>(fleet.only.size()));
-  const TenantAccess access{key, settings, reporter};
-  const auto summary =
-      run_fleet([&](const std::string& after) { return tenants.active_page(after, page_size); }, fleet, reporter,
-                [&](const registry::TenantRecord& tenant) {
-                  return run_tenant(tenant, access, up_work(set, ledger, engine, reporter, tenant.slug));
-                });
-  return summary.failed > 0 ? exit_failed : exit_ok;
+  const int total = preflight.selected_count(fleet);
+  reporter.run_started("all-tenants", total);
+  const TenantAccess access{preflight.key, settings, reporter};
+  const auto work = up_work(preflight.set, preflight.ledger, engine, reporter);
+  FleetSummary summary;
+  try {
+    summary = run_fleet(preflight.pages(), total, fleet, reporter,
+                        [&](const registry::TenantRecord& tenant) { return run_tenant(tenant, access, work); });
+  } catch (const RunError& error) {  // the list could not be read at all: nothing was changed
+    throw InputError("cannot read tenants table " + settings.tenants_table + ": " + error.what());
+  }
+  return exit_status_of(summary);
 }
 
 int rollback_tenant(const config::Settings& settings, const std::string& slug_or_id, bool all,
                     const EngineOptions& engine, Reporter& reporter) {
   Preflight preflight(settings);
   const auto tenant = preflight.one_tenant(slug_or_id);
-  const auto& [set, key, ledger] = std::tie(preflight.set, preflight.key, preflight.ledger);
-
-  const auto outcome = run_tenant(tenant, {key, settings, reporter}, [&](pg::Connection& db, TenantOutcome& result) {
-    ReportSteps listener(reporter, tenant.slug);
-    auto rolled = roll_back(db, set, ledger, engine, all, &listener);
-    result.batch = rolled.batch;
-    result.steps = std::move(rolled.steps);
-    result.state = result.steps.empty() ? TenantState::up_to_date : TenantState::migrated;
-  });
+  const auto outcome =
+      run_tenant(tenant, {preflight.key, settings, reporter}, [&](pg::Connection& db, TenantOutcome& result) {
+        ReportSteps listener(reporter, result);
+        roll_back(db, preflight.set, preflight.ledger, engine, all, &listener);
+        result.state = result.steps.empty() ? TenantState::up_to_date : TenantState::migrated;
+      });
   if (outcome.state == TenantState::migrated)
-    reporter.line(tenant.slug + ": rolled back " + std::to_string(outcome.steps.size()) + " migration(s)");
+    reporter.line(outcome.slug + ": rolled back " + std::to_string(outcome.steps.size()) + " migration(s)");
   else if (outcome.state == TenantState::up_to_date)
-    reporter.line(tenant.slug + ": nothing to roll back");
+    reporter.line(outcome.slug + ": nothing to roll back");
   else
     reporter.tenant_finished(outcome);
   return exit_status_of(outcome);
@@ -183,7 +199,6 @@ int show_status(const config::Settings& settings, const std::optional<std::strin
                 const FleetOptions& fleet, Reporter& reporter) {
   Preflight preflight(settings);
   const auto& [set, key, ledger] = std::tie(preflight.set, preflight.key, preflight.ledger);
-  auto& tenants = preflight.tenants;
 
   if (slug_or_id) {
     const auto tenant = preflight.one_tenant(*slug_or_id);
@@ -199,7 +214,7 @@ int show_status(const config::Settings& settings, const std::optional<std::strin
           reporter.line(entry.name + "  pending");
       }
     });
-    if (outcome.state == TenantState::failed) reporter.tenant_finished(outcome);
+    if (outcome.state != TenantState::up_to_date) reporter.tenant_finished(outcome);
     return exit_status_of(outcome);
   }
 
@@ -208,50 +223,61 @@ int show_status(const config::Settings& settings, const std::optional<std::strin
   std::vector<std::pair<std::string, std::string>> lines;
   int up_to_date = 0, behind = 0, failed = 0;
   SilentReporter silent;
-  run_fleet([&](const std::string& after) { return tenants.active_page(after, page_size); }, fleet, silent,
-            [&](const registry::TenantRecord& tenant) {
-              std::string text;
-              int pending = 0;
-              auto outcome = run_tenant(tenant, {key, settings, silent}, [&](pg::Connection& db, TenantOutcome&) {
-                const auto status = read_status(db, set, ledger);
-                for (const auto& entry : status) pending += entry.applied ? 0 : 1;
-                text = status_line(tenant.slug, status);
-              });
-              std::lock_guard lock(mutex);
-              if (outcome.state == TenantState::failed) {
-                ++failed;
-                text = tenant.slug + ": cannot read status: " + outcome.reason;
-              } else {
-                ++(pending == 0 ? up_to_date : behind);
-              }
-              lines.emplace_back(tenant.slug, std::move(text));
-              return outcome;
-            });
+  FleetOptions read_only = fleet;
+  read_only.fail_fast = false;
+  const auto summary = run_fleet(
+      preflight.pages(), preflight.selected_count(fleet), read_only, silent, [&](const registry::TenantRecord& tenant) {
+        std::string text;
+        int pending = 0;
+        auto outcome = run_tenant(tenant, {key, settings, silent}, [&](pg::Connection& db, TenantOutcome&) {
+          const auto status = read_status(db, set, ledger);
+          for (const auto& entry : status) pending += entry.applied ? 0 : 1;
+          text = status_line(tenant.label(), status);
+        });
+        std::lock_guard lock(mutex);
+        if (outcome.state == TenantState::failed) {
+          ++failed;
+          text = tenant.label() + ": cannot read status: " + outcome.reason;
+        } else if (outcome.state == TenantState::up_to_date) {
+          ++(pending == 0 ? up_to_date : behind);
+        }
+        if (!text.empty()) lines.emplace_back(tenant.label(), std::move(text));
+        return outcome;
+      });
   std::sort(lines.begin(), lines.end());
   for (const auto& [slug, text] : lines) reporter.line(text);
   reporter.line("Total: " + std::to_string(lines.size()) + " tenants: " + std::to_string(up_to_date) + " up to date, " +
                 std::to_string(behind) + " with pending migrations, " + std::to_string(failed) + " unreadable");
-  return failed > 0 ? exit_failed : exit_ok;
+  if (!summary.listing_error.empty())
+    reporter.line("the tenant list could not be read to the end: " + summary.listing_error);
+  if (interrupt::requested()) return exit_status_of(summary);
+  return failed > 0 || !summary.listing_error.empty() ? exit_failed : exit_ok;
 }
 
 int migrate_central(const config::Settings& settings, const EngineOptions& engine, Reporter& reporter) {
   const auto set = migrations::MigrationSet::load(settings.central_migrations.directory);
   const ledger::Ledger ledger(settings.central_migrations.table_name);
-  auto central = open_central(settings);
-  ReportSteps listener(reporter, "central");
+  const CentralReader central(settings);  // checks that it parses and answers
+  pg::Connection db(central.target(), central.connect_options());
   TenantOutcome outcome;
   outcome.slug = "central";
+  ReportSteps listener(reporter, outcome);
   const auto start = std::chrono::steady_clock::now();
   try {
-    auto result = migrate_up(*central, set, ledger, engine, &listener);
-    outcome.batch = result.batch;
-    outcome.steps = std::move(result.steps);
+    try {
+      migrate_up(db, set, ledger, engine, &listener);
+    } catch (...) {
+      pg::rethrow_as_error(&db);
+    }
     outcome.state = outcome.steps.empty() ? TenantState::up_to_date : TenantState::migrated;
   } catch (const InputError&) {
     throw;
-  } catch (const std::exception& error) {
+  } catch (const InterruptedError& error) {
+    outcome.state = TenantState::interrupted;
+    outcome.reason = error.what();
+  } catch (const Error& error) {
     outcome.state = TenantState::failed;
-    outcome.reason = dynamic_cast<const MigrationError*>(&error) ? error.what() : pg::describe(error);
+    outcome.reason = error.what();
   }
   outcome.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   reporter.tenant_finished(outcome);
@@ -261,16 +287,28 @@ int migrate_central(const config::Settings& settings, const EngineOptions& engin
 int unlock_tenant(const config::Settings& settings, const std::string& slug_or_id, Reporter& reporter) {
   const auto key = crypto::key_from_environment();
   const ledger::Ledger ledger(settings.tenant_migrations.table_name);
-  auto central = open_central(settings);
-  registry::TenantRegistry tenants(*central, settings.tenants_table);
-  const auto tenant = find_tenant(tenants, settings, slug_or_id);
-  central.reset();
-  const auto outcome = run_tenant(tenant, {key, settings, reporter}, [&](pg::Connection& db, TenantOutcome&) {
-    const int was = ledger::force_unlock(db, ledger);
-    reporter.line(tenant.slug + ": " + ledger.lock_table_name() +
-                  (was == 0 ? " was not locked" : " unlocked (is_locked was " + std::to_string(was) + ")"));
-  });
-  if (outcome.state == TenantState::failed) reporter.tenant_finished(outcome);
+  CentralReader central(settings);
+  std::optional<registry::TenantRecord> tenant;
+  try {
+    tenant = central.read([&](registry::TenantRegistry& tenants) { return tenants.find(slug_or_id); });
+  } catch (const Error& error) {
+    throw InputError("cannot read tenants table " + settings.tenants_table + ": " + error.what());
+  }
+  if (!tenant)
+    throw InputError("no tenant with slug or id '" + slug_or_id + "' in table " + settings.tenants_table +
+                     " (environment " + settings.environment + ")");
+  central.close();
+  TenantOutcome outcome;
+  try {
+    outcome = run_tenant(*tenant, {key, settings, reporter}, [&](pg::Connection& db, TenantOutcome&) {
+      const int was = ledger::force_unlock(db, ledger);
+      reporter.line(tenant->label() + ": " + ledger.lock_table_name() +
+                    (was == 0 ? " was not locked" : " unlocked (is_locked was " + std::to_string(was) + ")"));
+    });
+  } catch (const InputError& error) {
+    throw InputError(tenant->label() + ": " + error.what());
+  }
+  if (outcome.state != TenantState::up_to_date) reporter.tenant_finished(outcome);
   return exit_status_of(outcome);
 }
 

@@ -6,8 +6,10 @@
 #include <optional>
 #include <regex>
 
+#include "migrate/core/interrupt.hpp"
 #include "migrate/ledger/ledger_lock.hpp"
 #include "migrate/migrations/statement_split.hpp"
+#include "migrate/pg/connection.hpp"
 #include "migrate/pg/errors.hpp"
 #include "migrate/runner/plan.hpp"
 
@@ -42,6 +44,7 @@ void run_section(pqxx::transaction_base& tx, const MigrationFile& file, const Se
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const pqxx::failure& error) {
+    interrupt::throw_if_requested();  // cancelled because the run was asked to stop
     throw migration_error(file, section, error);
   }
 }
@@ -58,6 +61,12 @@ void tell_pending(StepListener* listener, const UpPlan& plan) {
   listener->pending(static_cast<int>(plan.pending.size()));
   for (const auto& name : plan.out_of_order)
     listener->warning(name + " is older than the newest applied migration: applying it out of order");
+}
+
+// What a single transaction applied is told only once it committed, so that events agree with the ledger.
+void tell_committed(StepListener* listener, const EngineResult& result) {
+  if (listener)
+    for (const auto& step : result.steps) listener->applied(step, result.batch);
 }
 
 void tell_warnings(StepListener* listener, const std::vector<std::string>& warnings) {
@@ -95,7 +104,7 @@ EngineResult migrate_up_per_migration(pqxx::connection_base& db, const migration
   tell_warnings(listener, lock.warnings());
   const UpPlan plan = [&] {
     pqxx::read_transaction tx(db);
-    return plan_up(set, ledger.applied(tx));
+    return plan_up(set, ledger.applied(tx), options.continue_batch);
   }();
   EngineResult result{plan.next_batch, {}};
   if (plan.pending.empty()) {
@@ -104,8 +113,9 @@ EngineResult migrate_up_per_migration(pqxx::connection_base& db, const migration
   }
   tell_pending(listener, plan);
   for (const auto* file : plan.pending) {
+    interrupt::throw_if_requested();
     result.steps.push_back(apply_alone(db, ledger, *file, plan.next_batch));
-    if (listener) listener->applied(result.steps.back());
+    if (listener) listener->applied(result.steps.back(), plan.next_batch);  // committed
   }
   lock.release();
   return result;
@@ -115,7 +125,7 @@ EngineResult migrate_up_single(pqxx::connection_base& db, const migrations::Migr
                                const ledger::Ledger& ledger, const EngineOptions& options, StepListener* listener) {
   pqxx::work tx(db);
   tell_warnings(listener, ledger::lock_in_transaction(tx, ledger, options.lock_wait));
-  const UpPlan plan = plan_up(set, ledger.applied(tx));
+  const UpPlan plan = plan_up(set, ledger.applied(tx), options.continue_batch);
   EngineResult result{plan.next_batch, {}};
   if (plan.pending.empty()) return result;  // another runner got there first; tx rolls back
   if (needs_per_migration(options, plan)) {
@@ -124,14 +134,15 @@ EngineResult migrate_up_single(pqxx::connection_base& db, const migrations::Migr
   }
   tell_pending(listener, plan);
   for (const auto* file : plan.pending) {
+    interrupt::throw_if_requested();
     const auto start = Clock::now();
     run_section(tx, *file, file->up);
     ledger.record(tx, file->name, plan.next_batch);
     result.steps.push_back({file->name, since(start)});
-    if (listener) listener->applied(result.steps.back());
   }
   ledger::unlock_in_transaction(tx, ledger);
   tx.commit();
+  tell_committed(listener, result);
   return result;
 }
 
@@ -146,6 +157,7 @@ EngineResult migrate_up(pqxx::connection_base& db, const migrations::MigrationSe
     applied.push_back({0, std::move(name), 0, {}});
   const UpPlan plan = plan_up(set, applied);
   if (plan.pending.empty()) return {};
+  pg::enable_dead_client_check(db);
   if (needs_per_migration(options, plan)) return migrate_up_per_migration(db, set, ledger, options, listener);
   return migrate_up_single(db, set, ledger, options, listener);
 }
@@ -159,6 +171,7 @@ EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet
                              std::any_of(chosen.begin(), chosen.end(),
                                          [&](const auto& row) { return !set.find(row.name)->down->transaction; });
 
+  pg::enable_dead_client_check(db);
   EngineResult result;
   auto revert = [&](pqxx::transaction_base& tx, const ledger::AppliedMigration& row) {
     const auto& file = *set.find(row.name);
@@ -172,14 +185,15 @@ EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet
     const auto locked_rows = plan_rollback(set, ledger.applied(tx), all);
     if (listener) listener->pending(static_cast<int>(locked_rows.size()));
     for (const auto& row : locked_rows) {
+      interrupt::throw_if_requested();
       const auto start = Clock::now();
       revert(tx, row);
       result.steps.push_back({row.name, since(start)});
-      if (listener) listener->applied(result.steps.back());
       result.batch = row.batch;
     }
     ledger::unlock_in_transaction(tx, ledger);
     tx.commit();
+    tell_committed(listener, result);
     return result;
   }
 
@@ -191,6 +205,7 @@ EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet
   }();
   if (listener) listener->pending(static_cast<int>(locked_rows.size()));
   for (const auto& row : locked_rows) {
+    interrupt::throw_if_requested();
     const auto start = Clock::now();
     const auto& file = *set.find(row.name);
     if (file.down->transaction) {
@@ -205,7 +220,7 @@ EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet
     }
     result.steps.push_back({row.name, since(start)});
     result.batch = row.batch;
-    if (listener) listener->applied(result.steps.back());
+    if (listener) listener->applied(result.steps.back(), row.batch);  // committed
   }
   lock.release();
   return result;

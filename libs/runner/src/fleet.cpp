@@ -8,12 +8,15 @@
 #include <mutex>
 #include <thread>
 
+#include "migrate/core/error.hpp"
+#include "migrate/core/interrupt.hpp"
 #include "migrate/pg/errors.hpp"
 
 namespace migrate::runner {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr std::size_t not_started_names_kept = 200;
 
 // A bounded hand-over from the tenant reader to the workers, so memory does not grow with the fleet.
 class TenantQueue {
@@ -22,8 +25,7 @@ class TenantQueue {
 
   void push(registry::TenantRecord tenant) {
     std::unique_lock lock(mutex_);
-    has_room_.wait(lock, [&] { return queue_.size() < capacity_ || closed_; });
-    if (closed_) return;
+    has_room_.wait(lock, [&] { return queue_.size() < capacity_; });
     queue_.push_back(std::move(tenant));
     has_work_.notify_one();
   }
@@ -36,13 +38,11 @@ class TenantQueue {
     has_room_.notify_one();
     return tenant;
   }
-  // No more tenants will come; workers drain what is queued. With `drop`, what is queued is dropped.
-  void close(bool drop = false) {
+  // No more tenants will come; workers drain what is queued.
+  void close() {
     std::lock_guard lock(mutex_);
     closed_ = true;
-    if (drop) queue_.clear();
     has_work_.notify_all();
-    has_room_.notify_all();
   }
 
  private:
@@ -82,7 +82,6 @@ class SummaryBuilder {
  public:
   void add(const TenantOutcome& outcome) {
     std::lock_guard lock(mutex_);
-    ++summary_.total;
     switch (outcome.state) {
       case TenantState::migrated: ++summary_.migrated; break;
       case TenantState::up_to_date: ++summary_.up_to_date; break;
@@ -91,6 +90,15 @@ class SummaryBuilder {
         summary_.failures.push_back(outcome);
         break;
       case TenantState::skipped: ++summary_.skipped; break;
+      case TenantState::interrupted:
+        ++summary_.interrupted;
+        summary_.stopped.push_back(outcome);
+        break;
+      case TenantState::not_started:
+        ++summary_.not_started;
+        if (summary_.not_started_slugs.size() < not_started_names_kept)
+          summary_.not_started_slugs.push_back(outcome.slug);
+        return;
     }
     if (outcome.state == TenantState::skipped) return;
     auto& slowest = summary_.slowest;
@@ -100,10 +108,16 @@ class SummaryBuilder {
                    std::move(brief));
     if (slowest.size() > 5) slowest.pop_back();
   }
-  FleetSummary finish(Clock::time_point start) {
+  // The summary, with the tenants never read (a stop, an unreadable list) counted as not started.
+  FleetSummary finish(Clock::time_point start, int known_total, std::string listing_error) {
     std::lock_guard lock(mutex_);
-    summary_.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-    return summary_;
+    auto& s = summary_;
+    const int accounted = s.migrated + s.up_to_date + s.failed + s.skipped + s.interrupted + s.not_started;
+    if (accounted < known_total) s.not_started += known_total - accounted;
+    s.total = std::max(known_total, accounted);
+    s.listing_error = std::move(listing_error);
+    s.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    return s;
   }
 
  private:
@@ -123,6 +137,75 @@ bool may_work_on(std::optional<ClaimSession>& claims, const std::string& id) {
   }
 }
 
+// The workers of one pass over a queue of tenants.
+class Pass {
+ public:
+  Pass(const FleetOptions& options, Reporter& reporter, const TenantJob& job, SummaryBuilder& summary,
+       std::atomic<bool>& stop)
+      : options_(options), reporter_(reporter), job_(job), summary_(summary), stop_(stop), gate_(options.per_host) {}
+
+  // Runs the workers until `queue` is closed and drained. `recheck`: tenants another replica
+  // claimed, now done through their own lock (no claims); current ones count as skipped.
+  void run(TenantQueue& queue, bool recheck) {
+    std::vector<std::thread> threads;
+    const int workers = std::max(1, options_.concurrency);
+    for (int i = 0; i < workers; ++i) threads.emplace_back([&] { work(queue, recheck); });
+    for (auto& thread : threads) thread.join();
+  }
+
+  std::vector<registry::TenantRecord> take_deferred() { return std::move(deferred_); }
+
+ private:
+  void report(const TenantOutcome& outcome) {
+    summary_.add(outcome);
+    reporter_.tenant_finished(outcome);
+  }
+
+  void work(TenantQueue& queue, bool recheck) {
+    std::optional<ClaimSession> claims;
+    if (options_.claims_target && !recheck)
+      claims.emplace(*options_.claims_target, options_.claims_connect, options_.claims_scope);
+    while (auto tenant = queue.pop()) {
+      TenantOutcome outcome;
+      outcome.slug = tenant->label();
+      if (stop_ || interrupt::requested()) {
+        outcome.state = TenantState::not_started;
+        report(outcome);
+        continue;
+      }
+      const std::string server = tenant->database.server();
+      gate_.enter(server);
+      if (!may_work_on(claims, tenant->id)) {
+        gate_.leave(server);
+        std::lock_guard lock(deferred_mutex_);
+        deferred_.push_back(std::move(*tenant));
+        continue;
+      }
+      try {
+        outcome = job_(*tenant);
+      } catch (const std::exception& error) {
+        outcome.state = TenantState::failed;
+        outcome.reason = pg::scrub(error.what());
+      }
+      gate_.leave(server);
+      if (recheck && outcome.state == TenantState::up_to_date) outcome.state = TenantState::skipped;
+      report(outcome);
+      if (options_.fail_fast && outcome.state == TenantState::failed) stop_ = true;
+    }
+  }
+
+  const FleetOptions& options_;
+  Reporter& reporter_;
+  const TenantJob& job_;
+  SummaryBuilder& summary_;
+  std::atomic<bool>& stop_;
+  HostGate gate_;
+  std::mutex deferred_mutex_;
+  std::vector<registry::TenantRecord> deferred_;
+};
+
+}  // namespace
+
 bool selected(const registry::TenantRecord& tenant, const FleetOptions& options) {
   if (!options.only.empty() && !options.only.count(tenant.slug)) return false;
   if (options.exclude.count(tenant.slug)) return false;
@@ -130,69 +213,47 @@ bool selected(const registry::TenantRecord& tenant, const FleetOptions& options)
   return true;
 }
 
-}  // namespace
-
-FleetSummary run_fleet(const TenantPages& pages, const FleetOptions& options, Reporter& reporter,
+FleetSummary run_fleet(const TenantPages& pages, int known_total, const FleetOptions& options, Reporter& reporter,
                        const TenantJob& job) {
   const auto start = Clock::now();
-  const int workers = std::max(1, options.concurrency);
-  TenantQueue queue(static_cast<std::size_t>(workers) * 2);
-  HostGate gate(options.per_host);
   SummaryBuilder summary;
   std::atomic<bool> stop{false};
+  Pass pass(options, reporter, job, summary, stop);
 
-  auto work = [&] {
-    std::optional<ClaimSession> claims;
-    if (options.claims_conninfo) claims.emplace(*options.claims_conninfo, options.claims_connect);
-    while (auto tenant = queue.pop()) {
-      if (stop) break;
-      const std::string server = tenant->database.server();
-      gate.enter(server);
-      TenantOutcome outcome;
-      if (!may_work_on(claims, tenant->id)) {
-        outcome.slug = tenant->slug;
-        outcome.state = TenantState::skipped;
-      } else {
-        try {
-          outcome = job(*tenant);
-        } catch (const std::exception& error) {
-          outcome.slug = tenant->slug;
-          outcome.state = TenantState::failed;
-          outcome.reason = pg::scrub(error.what());
-        }
-      }
-      gate.leave(server);
-      summary.add(outcome);
-      reporter.tenant_finished(outcome);
-      if (options.fail_fast && outcome.state == TenantState::failed) {
-        stop = true;
-        queue.close(/*drop=*/true);
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  threads.reserve(static_cast<std::size_t>(workers));
-  for (int i = 0; i < workers; ++i) threads.emplace_back(work);
-
-  std::exception_ptr reading_failed;
+  TenantQueue queue(static_cast<std::size_t>(std::max(1, options.concurrency)) * 2);
+  std::thread workers([&] { pass.run(queue, /*recheck=*/false); });
+  std::string listing_error;
+  int read = 0;
   try {
-    std::string after;
-    while (!stop) {
+    registry::PageCursor after;
+    // After --fail-fast the list is still read, so that every tenant left is named as not started.
+    while (!interrupt::requested()) {
       auto page = pages(after);
       if (page.empty()) break;
-      after = page.back().slug;
-      for (auto& tenant : page)
-        if (selected(tenant, options)) queue.push(std::move(tenant));
+      after = {page.back().slug, page.back().id};
+      for (auto& tenant : page) {
+        if (!selected(tenant, options)) continue;
+        ++read;
+        queue.push(std::move(tenant));
+      }
     }
-  } catch (...) {
-    reading_failed = std::current_exception();
-    stop = true;
+  } catch (const std::exception& error) {
+    listing_error = error.what();
   }
-  queue.close(/*drop=*/static_cast<bool>(reading_failed));
-  for (auto& thread : threads) thread.join();
-  if (reading_failed) std::rethrow_exception(reading_failed);
+  queue.close();
+  workers.join();
+  if (!listing_error.empty() && read == 0) throw RunError(listing_error);
 
-  auto result = summary.finish(start);
+  // Tenants another replica claimed: checked through their own lock, so that success means current.
+  auto deferred = pass.take_deferred();
+  if (!deferred.empty()) {
+    TenantQueue again(deferred.size());
+    for (auto& tenant : deferred) again.push(std::move(tenant));
+    again.close();
+    pass.run(again, /*recheck=*/true);
+  }
+
+  auto result = summary.finish(start, known_total, std::move(listing_error));
   reporter.run_finished(result);
   return result;
 }

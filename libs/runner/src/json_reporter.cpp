@@ -21,6 +21,8 @@ std::string state_name(TenantState state) {
     case TenantState::migrated: return "migrated";
     case TenantState::failed: return "failed";
     case TenantState::skipped: return "skipped";
+    case TenantState::interrupted: return "interrupted";
+    case TenantState::not_started: return "not_started";
   }
   return "unknown";
 }
@@ -54,8 +56,9 @@ class JsonReporter : public Reporter {
   void tenant_finished(const TenantOutcome& outcome) override {
     if (outcome.state == TenantState::failed) {
       emit("tenant_failed",
-           fmt::format(R"("tenant":{},"reason":{},"attempts":{},"duration_ms":{})", quoted(outcome.slug),
-                       quoted(outcome.reason), outcome.attempts, outcome.elapsed.count()));
+           fmt::format(R"("tenant":{},"reason":{},"attempts":{},"migrations":{},"batch":{},"duration_ms":{})",
+                       quoted(outcome.slug), quoted(outcome.reason), outcome.attempts, outcome.steps.size(),
+                       outcome.batch, outcome.elapsed.count()));
       return;
     }
     emit("tenant_done",

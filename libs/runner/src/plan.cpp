@@ -7,7 +7,8 @@
 
 namespace migrate::runner {
 
-UpPlan plan_up(const migrations::MigrationSet& set, const std::vector<ledger::AppliedMigration>& applied) {
+UpPlan plan_up(const migrations::MigrationSet& set, const std::vector<ledger::AppliedMigration>& applied,
+               std::optional<int> continue_batch) {
   UpPlan plan;
   std::set<std::string> done;
   std::string newest;
@@ -18,6 +19,7 @@ UpPlan plan_up(const migrations::MigrationSet& set, const std::vector<ledger::Ap
     plan.next_batch = std::max(plan.next_batch, row.batch + 1);
     if (!set.find(row.name)) vanished.push_back(row.name);
   }
+  if (continue_batch && plan.next_batch == *continue_batch + 1) plan.next_batch = *continue_batch;
   if (!vanished.empty()) {
     std::string names;
     for (const auto& name : vanished) names += (names.empty() ? "" : ", ") + name;

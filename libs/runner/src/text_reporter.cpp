@@ -68,8 +68,21 @@ class TextReporter : public Reporter {
         break;
       case TenantState::failed:
         ++failed_;
-        print(fmt::format("{}: FAILED: {}", outcome.slug, outcome.reason));
+        if (outcome.steps.empty())
+          print(fmt::format("{}: FAILED: {}", outcome.slug, outcome.reason));
+        else
+          print(fmt::format("{}: FAILED after applying {} migration{} (batch {}): {}", outcome.slug,
+                            outcome.steps.size(), outcome.steps.size() == 1 ? "" : "s", outcome.batch, outcome.reason));
         break;
+      case TenantState::interrupted:
+        print(
+            fmt::format("{}: {}; {}", outcome.slug, outcome.reason,
+                        outcome.steps.empty()
+                            ? std::string("rolled back, nothing of this run applied")
+                            : fmt::format("{} migration{} committed before (batch {}), the rest rolled back",
+                                          outcome.steps.size(), outcome.steps.size() == 1 ? "" : "s", outcome.batch)));
+        break;
+      case TenantState::not_started: break;
       case TenantState::up_to_date:
         if (verbose_) print(fmt::format("{}: up to date", outcome.slug));
         break;
@@ -84,10 +97,13 @@ class TextReporter : public Reporter {
     std::lock_guard lock(mutex_);
     clear_progress();
     finished_ = true;  // the summary replaces the progress line
+    std::string more;
+    if (summary.skipped) more += fmt::format(", {} left to other replicas", summary.skipped);
+    if (summary.interrupted) more += fmt::format(", {} interrupted", summary.interrupted);
+    if (summary.not_started) more += fmt::format(", {} not started", summary.not_started);
     print(fmt::format("Summary: {} tenant{} in {}: {} migrated, {} up to date, {} failed{}", summary.total,
                       summary.total == 1 ? "" : "s", ms_text(summary.elapsed), summary.migrated, summary.up_to_date,
-                      summary.failed,
-                      summary.skipped ? fmt::format(", {} left to other replicas", summary.skipped) : ""));
+                      summary.failed, more));
     if (summary.total > 1 && !summary.slowest.empty()) {
       std::string slowest;
       for (const auto& outcome : summary.slowest)
@@ -98,6 +114,19 @@ class TextReporter : public Reporter {
       print("Failed tenants:");
       for (const auto& outcome : summary.failures) print(fmt::format("  {}: {}", outcome.slug, outcome.reason));
     }
+    if (!summary.stopped.empty()) {
+      std::string names;
+      for (const auto& outcome : summary.stopped) names += (names.empty() ? "" : ", ") + outcome.slug;
+      print("Interrupted: " + names);
+    }
+    if (summary.not_started > 0) {
+      std::string names;
+      for (const auto& slug : summary.not_started_slugs) names += (names.empty() ? "" : ", ") + slug;
+      const auto unnamed = summary.not_started - static_cast<int>(summary.not_started_slugs.size());
+      if (unnamed > 0) names += fmt::format("{}{} more", names.empty() ? "" : " and ", unnamed);
+      print("Not started: " + names);
+    }
+    if (!summary.listing_error.empty()) print("The tenant list could not be read to the end: " + summary.listing_error);
   }
   void line(const std::string& text) override {
     std::lock_guard lock(mutex_);

@@ -15,24 +15,26 @@
 
 #include <chrono>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "migrate/core/error.hpp"
 #include "migrate/ledger/ledger.hpp"
 
 namespace migrate::ledger {
 
-// Another runner held the tenant for longer than we were willing to wait.
-class BusyError : public std::runtime_error {
+// Another runner held the tenant for longer than we were willing to wait. Not retried: the
+// wait was the retry.
+class BusyError : public RunError {
  public:
-  using std::runtime_error::runtime_error;
+  explicit BusyError(const std::string& message) : RunError(message) {}
 };
 
-// knex's lock row is set by knex (is_locked = 1): a knex migration is running, or died holding it.
-class KnexLockHeld : public std::runtime_error {
+// knex's lock row is set by knex (is_locked = 1): a knex migration is running, or died holding
+// it. Transient: a running knex migration ends.
+class KnexLockHeld : public RunError {
  public:
-  using std::runtime_error::runtime_error;
+  explicit KnexLockHeld(const std::string& message) : RunError(message, true) {}
 };
 
 // The advisory lock key of `ledger`: a 64-bit hash of its table name.
@@ -55,7 +57,9 @@ class SessionLock {
   SessionLock(const SessionLock&) = delete;
   SessionLock& operator=(const SessionLock&) = delete;
 
-  // Clears the lock row and the advisory lock; throws if the database cannot be reached.
+  // Clears the lock row and the advisory lock, shielded from cancellation (a stop request must
+  // not leave the row set); throws if the database cannot be reached. Does nothing once the
+  // connection broke: the advisory lock went with the session, and the next runner clears the row.
   void release();
   const std::vector<std::string>& warnings() const { return warnings_; }
 
@@ -68,7 +72,9 @@ class SessionLock {
   std::vector<std::string> warnings_;
 };
 
-// Clears knex's lock row whoever set it, as knex's migrate:unlock does. Returns the value it had.
+// Clears knex's lock row whoever set it, as knex's migrate:unlock does, and returns the value it
+// had. Refuses with InputError while another session holds the tenant's advisory lock: a runner
+// of ours is working on it, and clearing its row would let knex in.
 int force_unlock(pqxx::connection_base& db, const Ledger& ledger);
 
 }  // namespace migrate::ledger

@@ -16,8 +16,4 @@ struct Endpoint {
   std::string server() const;
 };
 
-// The endpoint a libpq conninfo string or postgresql:// URL points at (libpq's defaults and PG*
-// variables fill what it leaves out). Never returns or prints the password.
-Endpoint endpoint_of(const std::string& conninfo);
-
 }  // namespace migrate::pg

@@ -1,5 +1,6 @@
 #pragma once
 // The central table of tenant records (default "tenants"), read with parameterised queries.
+// Rows are read as text and checked here, so that one malformed row fails its tenant alone.
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,12 +18,14 @@ class TenantRegistry {
   // The tenant whose slug or id is `slug_or_id`, whatever its status.
   std::optional<TenantRecord> find(const std::string& slug_or_id);
 
-  // Up to `limit` active tenants whose slug sorts after `after_slug`, in slug order: pages of a
-  // stable listing, so a fleet of any size is streamed, not held.
-  std::vector<TenantRecord> active_page(const std::string& after_slug, int limit);
+  // Up to `limit` active tenants after `after`, in (slug, id) order, rows without a slug first:
+  // pages of a stable listing, so a fleet of any size is streamed, not held.
+  std::vector<TenantRecord> active_page(const PageCursor& after, int limit);
 
-  // How many tenants are active, for progress and ETA.
+  // How many tenants are active.
   int count_active();
+
+  // Errors are those of pg::rethrow_as_error (RunError, transient when a retry may help).
 
  private:
   pg::Connection& central_;

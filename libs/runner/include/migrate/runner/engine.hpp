@@ -3,10 +3,11 @@
 #include <pqxx/connection_base>
 
 #include <chrono>
-#include <stdexcept>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "migrate/core/error.hpp"
 #include "migrate/ledger/ledger.hpp"
 #include "migrate/migrations/migration_set.hpp"
 #include "migrate/runner/outcome.hpp"
@@ -21,20 +22,24 @@ enum class TxMode {
 struct EngineOptions {
   TxMode tx_mode = TxMode::single;
   std::chrono::milliseconds lock_wait{60000};
+  // A retry of a run that already committed migrations in this batch: the rest join it, when
+  // it is still the newest batch.
+  std::optional<int> continue_batch;
 };
 
 // A migration's own SQL failed. Never retried. The message names the file (with the line when
 // PostgreSQL gave a position) and PostgreSQL's error.
-class MigrationError : public std::runtime_error {
+class MigrationError : public RunError {
  public:
-  using std::runtime_error::runtime_error;
+  explicit MigrationError(const std::string& message) : RunError(message) {}
 };
 
-// Told about each step as it happens; may be null.
+// Told about each step; may be null. A step is told once it committed (a single transaction's
+// steps all at once, after its COMMIT), so what a listener hears is what the ledger holds.
 struct StepListener {
   virtual ~StepListener() = default;
   virtual void pending(int count) = 0;
-  virtual void applied(const AppliedStep& step) = 0;
+  virtual void applied(const AppliedStep& step, int batch) = 0;
   virtual void warning(const std::string& text) = 0;
 };
 

@@ -23,16 +23,28 @@ struct FleetOptions {
   std::set<std::string> exclude;  // slugs
   std::optional<Shard> shard;
   // The central database, when replicas are to split the fleet through claims (see claims.hpp).
-  std::optional<std::string> claims_conninfo;
+  std::optional<pg::Target> claims_target;
   pg::ConnectOptions claims_connect;
+  std::string claims_scope;
 };
 
-// The next page of tenants after `after_slug` (in slug order); empty at the end.
-using TenantPages = std::function<std::vector<registry::TenantRecord>(const std::string& after_slug)>;
+// The next page of tenants after `after`; empty at the end. Throws migrate::Error when the list
+// cannot be read (after its own retries).
+using TenantPages = std::function<std::vector<registry::TenantRecord>(const registry::PageCursor& after)>;
 using TenantJob = std::function<TenantOutcome(const registry::TenantRecord&)>;
 
-// Runs `job` on every tenant `pages` yields that the options select. With claims, a tenant
-// another replica holds is passed over (state skipped). Returns the summary it also reports.
-FleetSummary run_fleet(const TenantPages& pages, const FleetOptions& options, Reporter& reporter, const TenantJob& job);
+// Whether `tenant` is one `options` select (--only, --exclude, --shard).
+bool selected(const registry::TenantRecord& tenant, const FleetOptions& options);
+
+// Runs `job` on every tenant `pages` yields that the options select; `known_total` is how many
+// that is expected to be. With claims, a tenant another replica holds is passed over and, once
+// every other tenant is done, checked again through its own lock (state skipped when it was
+// current by then), so a run never reports success while a tenant it was given is behind.
+// After --fail-fast's first failure or a stop request no tenant is started; those left are
+// counted as not started. When the list cannot be read to the end after work began, the run
+// finishes what it holds and the summary says so (listing_error); before any work, the error is
+// thrown. Returns the summary it also reports.
+FleetSummary run_fleet(const TenantPages& pages, int known_total, const FleetOptions& options, Reporter& reporter,
+                       const TenantJob& job);
 
 }  // namespace migrate::runner

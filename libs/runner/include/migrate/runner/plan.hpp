@@ -1,5 +1,6 @@
 #pragma once
 // What a ledger and a migrations folder say is to be done, before anything is done.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,10 @@ struct UpPlan {
 };
 
 // Throws RunError naming every applied migration whose file has vanished from the folder.
-UpPlan plan_up(const migrations::MigrationSet& set, const std::vector<ledger::AppliedMigration>& applied);
+// `continue_batch`: the batch a retried run already committed into; the plan keeps using it while
+// it is the newest batch in the ledger.
+UpPlan plan_up(const migrations::MigrationSet& set, const std::vector<ledger::AppliedMigration>& applied,
+               std::optional<int> continue_batch = std::nullopt);
 
 // The ledger rows to roll back, newest first: the last batch, or every batch when `all`.
 // Throws InputError, before anything changes, when one has no down section or no file.

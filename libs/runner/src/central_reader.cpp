@@ -1,0 +1,25 @@
+#include "central_reader.hpp"
+
+#include "migrate/pg/errors.hpp"
+
+namespace migrate::runner {
+
+CentralReader::CentralReader(const config::Settings& settings)
+    : settings_(settings),
+      target_(pg::Target::parse(settings.central_connection,
+                                settings.knexfile.filename().string() + ": " + settings.environment + ".connection")) {
+  try {
+    open();
+  } catch (const Error& error) {
+    throw InputError(std::string("central database unreachable: ") +
+                     pg::scrub(error.what(), target_.password().view()) + " (check connection in " +
+                     settings.knexfile.filename().string() + ", environment " + settings.environment + ")");
+  }
+}
+
+void CentralReader::open() {
+  central_ = std::make_unique<pg::Connection>(target_, connect_options());
+  tenants_ = std::make_unique<registry::TenantRegistry>(*central_, settings_.tenants_table);
+}
+
+}  // namespace migrate::runner

@@ -1,0 +1,19 @@
+#pragma once
+// Polling with a deadline: tests wait for an event (a row, a line of output), never a fixed time.
+#include <chrono>
+#include <functional>
+#include <string>
+
+namespace support {
+
+// Calls `ready` every 20 ms until it returns true; fails the test naming `what` after `timeout`.
+void wait_until(const std::string& what, const std::function<bool()>& ready,
+                std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// Waits until a backend in database `db` (other than the caller's) runs a query containing `text`.
+void wait_for_query(const std::string& db, const std::string& text);
+
+// The pids of backends in `db` whose query contains `text`.
+std::vector<int> backends_running(const std::string& db, const std::string& text);
+
+}  // namespace support
