@@ -130,10 +130,15 @@ TEST_CASE("a 32-character key is its raw bytes, 64 hex digits are decoded", "[cr
   const auto decoded = parse_key(std::string(62, '0') + "ff");
   REQUIRE(decoded.size() == 32);
   CHECK(static_cast<int>(decoded.data()[31]) == 0xff);
+  const std::string hex = "00112233445566778899AABBCCDDEEFF0123456789abcdef0123456789ABCDEF";
+  const auto mixed_case = parse_key(hex);
+  CHECK(to_hex(mixed_case.data(), mixed_case.size()) ==
+        "00112233445566778899aabbccddeeff0123456789abcdef0123456789abcdef");
 }
 
 TEST_CASE("a key of any other form is refused without echoing it", "[crypto]") {
-  for (const std::string& bad : {std::string("short-secret"), std::string(33, 'k'), std::string(64, 'z')}) {
+  for (const std::string& bad :
+       {std::string("short-secret"), std::string(33, 'k'), std::string(64, 'z'), std::string(62, 'a') + "zz"}) {
     try {
       parse_key(bad);
       FAIL("accepted " << bad);
