@@ -113,7 +113,7 @@ TEST_CASE("every password Node encrypted decrypts to its plaintext", "[crypto]")
   CHECK(saw_non_ascii);
 }
 
-TEST_CASE("what we encrypt decrypts back, in Node's format with a fresh IV each time", "[crypto]") {
+TEST_CASE("what we encrypt decrypts back, in Node format with a fresh IV each time", "[crypto]") {
   const auto key = parse_key(raw_key);
   for (const std::string password : {"x", "sixteen-bytes-xx", "p@ss:w/rd 'q' \"d\"", "ünïcødé"}) {
     const auto stored = encrypt_password(password, key);
@@ -211,7 +211,7 @@ TEST_CASE("an empty plaintext or one with control characters or invalid UTF-8 ge
   }
 }
 
-TEST_CASE("a failed decryption leaves nothing in OpenSSL's error queue", "[crypto]") {
+TEST_CASE("a failed decryption leaves nothing in the OpenSSL error queue", "[crypto]") {
   const auto key = parse_key(raw_key);
   const auto seed = std::random_device{}();
   INFO("seed " << seed);
@@ -224,4 +224,14 @@ TEST_CASE("a failed decryption leaves nothing in OpenSSL's error queue", "[crypt
   }
   decrypt_failure(encrypt_password("tab\there", key), key);
   CHECK(ERR_peek_error() == 0);
+}
+
+TEST_CASE("classify_password_text tells printable text, control characters and invalid UTF-8 apart", "[crypto]") {
+  for (const std::string printable : {"p@ss:w/rd 'q' \"d\"", "spaces are fine ", "ünïcødé-🔑", "\xc2\xa0nbsp"})
+    CHECK(classify_password_text(printable) == PasswordText::printable);
+  for (const std::string& control : {std::string("tab\there"), std::string("nul\0x", 5), std::string("cr\r"),
+                                     std::string("del\x7f"), std::string("c1-\xc2\x85"), std::string("lf\n")})
+    CHECK(classify_password_text(control) == PasswordText::control_character);
+  for (const std::string invalid : {"caf\xe9", "\xc0\xaf", "\xed\xa0\x80", "cut\xf0\x9f", "\xf4\x90\x80\x80", "\xff"})
+    CHECK(classify_password_text(invalid) == PasswordText::invalid_utf8);
 }
