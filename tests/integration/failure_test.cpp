@@ -91,9 +91,11 @@ TEST_CASE("a wrong ciphertext and a closed port fail their tenants alone, with c
   INFO(result.all());
   CHECK(result.exit_code == 1);
   CHECK_THAT(result.out, Catch::Contains("1 migrated, 0 up to date, 3 failed"));
-  CHECK_THAT(result.out, Catch::Contains("bravo: cannot decrypt db_password_encrypted:"));
-  CHECK_THAT(result.out,
-             Catch::Contains("delta: cannot decrypt db_password_encrypted: the encrypted password has no ':'"));
+  CHECK_THAT(result.out, Catch::Contains("bravo: cannot decrypt db_password_encrypted: wrong key or corrupted value"));
+  CHECK_THAT(
+      result.out,
+      Catch::Contains(
+          "delta: cannot decrypt db_password_encrypted: the encrypted password has no ':' between IV and ciphertext"));
   CHECK_THAT(result.out,
              Catch::Contains("charlie: cannot connect to 127.0.0.1:") && Catch::Contains("Connection refused"));
   CHECK_THAT(result.out, Catch::Contains("gave up after 2 attempts"));

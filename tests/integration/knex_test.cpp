@@ -1,6 +1,5 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -68,23 +67,4 @@ TEST_CASE("this tool treats a database migrated by knex with the same file names
   const auto seen = knex({"list", tenant.db, fleet.migrations_dir().string()}, &tenant);
   CHECK(seen["completed"].size() == 4);
   CHECK(seen["pending"].empty());
-}
-
-TEST_CASE("what `migrate encrypt` writes, Node's crypto decrypts", "[integration][knex]") {
-  const std::string key = "0123456789abcdef0123456789abcdef";
-  for (const std::string password : {"p@ss:w/rd 'q' \"d\"", "ünïcødé-🔑", "sixteen-bytes-xx"}) {
-    const auto input = std::filesystem::temp_directory_path() / support::unique_name("pw-");
-    { std::ofstream(input) << password << "\n"; }
-    const auto encrypted = support::run({"/bin/sh", "-c", std::string(MIGRATE_BINARY) + " encrypt < " + input.string()},
-                                        {{"DB_ENCRYPTION_KEY", key}});
-    std::filesystem::remove(input);
-    INFO(encrypted.all());
-    REQUIRE(encrypted.exit_code == 0);
-    CHECK(encrypted.all().find(password) == std::string::npos);
-    const std::string stored = encrypted.out.substr(0, encrypted.out.find('\n'));
-    if (!std::filesystem::exists(knex_dir + "/knex_check.js")) FAIL("tests/knex/knex_check.js missing");
-    const auto decrypted = support::run({"/usr/bin/env", "node", knex_dir + "/knex_check.js", "decrypt", key, stored});
-    CHECK(decrypted.exit_code == 0);
-    CHECK(decrypted.out == password);
-  }
 }

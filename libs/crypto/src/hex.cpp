@@ -25,13 +25,19 @@ std::string to_hex(const unsigned char* bytes, std::size_t size) {
 std::optional<std::vector<unsigned char>> from_hex(std::string_view hex) {
   if (hex.size() % 2 != 0) return std::nullopt;
   std::vector<unsigned char> bytes(hex.size() / 2);
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
+  if (!decode_hex(hex, bytes.data())) return std::nullopt;
+  return bytes;
+}
+
+bool decode_hex(std::string_view hex, unsigned char* out) {
+  if (hex.size() % 2 != 0) return false;
+  for (std::size_t i = 0; i < hex.size() / 2; ++i) {
     const int high = nibble(hex[2 * i]);
     const int low = nibble(hex[2 * i + 1]);
-    if (high < 0 || low < 0) return std::nullopt;
-    bytes[i] = static_cast<unsigned char>(high << 4 | low);
+    if (high < 0 || low < 0) return false;
+    out[i] = static_cast<unsigned char>(high << 4 | low);
   }
-  return bytes;
+  return true;
 }
 
 }  // namespace migrate::crypto

@@ -11,11 +11,10 @@ namespace migrate::crypto {
 Secret parse_key(std::string_view text) {
   if (text.size() == 32) return Secret::copy_of(text);
   if (text.size() == 64) {
-    if (auto bytes = from_hex(text)) {
-      Secret key = Secret::copy_of({reinterpret_cast<const char*>(bytes->data()), bytes->size()});
-      std::fill(bytes->begin(), bytes->end(), 0);
-      return key;
-    }
+    // Decoded straight into the Secret: no other copy of the key bytes, and the Secret wipes them
+    // with OPENSSL_cleanse on every path, including a non-hex digit found halfway.
+    Secret key(32);
+    if (decode_hex(text, key.data())) return key;
     throw InputError(std::string(key_variable) +
                      " has 64 characters but they are not all hex digits; it must be 32 characters "
                      "(used as raw bytes) or 64 hex digits (32 bytes)");

@@ -1,6 +1,6 @@
 #include "migrate/crypto/password_cipher.hpp"
 
-#include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -20,9 +20,25 @@ struct CipherContextDeleter {
 };
 using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, CipherContextDeleter>;
 
+// Throws std::runtime_error `message` with OpenSSL's error queue cleared, so that nothing stale
+// from this failure turns up in a later error.
+[[noreturn]] void fail(const char* message) {
+  ERR_clear_error();
+  throw std::runtime_error(message);
+}
+
+// The one reason for every value of the right form that does not decrypt: bad padding, an empty
+// plaintext or one that is not printable UTF-8 all look alike. Telling them apart would show
+// anyone who can write a tenant row and read the output which forged values pass the padding
+// check (a padding oracle), and that is enough to decrypt a stored password without the key.
+[[noreturn]] void fail_undecryptable() {
+  ERR_clear_error();
+  throw DecryptError("wrong key or corrupted value");
+}
+
 CipherContext new_context() {
   CipherContext context(EVP_CIPHER_CTX_new());
-  if (!context) throw std::runtime_error("OpenSSL could not allocate a cipher context");
+  if (!context) fail("OpenSSL could not allocate a cipher context");
   return context;
 }
 
@@ -30,13 +46,14 @@ void require_key(const Secret& key) {
   if (key.size() != 32) throw DecryptError("the encryption key is not 32 bytes");
 }
 
-// True when `text` is valid UTF-8 without control characters: what a real password looks like.
-bool is_printable_utf8(std::string_view text) {
+}  // namespace
+
+PasswordText classify_password_text(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f) return false;
+      if (c < 0x20 || c == 0x7f) return PasswordText::control_character;
       ++i;
       continue;
     }
@@ -49,26 +66,25 @@ bool is_printable_utf8(std::string_view text) {
     else if ((c & 0xf8) == 0xf0)
       length = 4, code = c & 0x07;
     else
-      return false;
-    if (i + length > text.size()) return false;
+      return PasswordText::invalid_utf8;
+    if (i + length > text.size()) return PasswordText::invalid_utf8;
     for (std::size_t k = 1; k < length; ++k) {
       const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xc0) != 0x80) return false;
+      if ((next & 0xc0) != 0x80) return PasswordText::invalid_utf8;
       code = code << 6 | (next & 0x3f);
     }
     const bool overlong =
         (length == 2 && code < 0x80) || (length == 3 && code < 0x800) || (length == 4 && code < 0x10000);
-    if (overlong || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
-    if (code >= 0x80 && code < 0xa0) return false;  // C1 control characters
+    if (overlong || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return PasswordText::invalid_utf8;
+    if (code >= 0x80 && code < 0xa0) return PasswordText::control_character;  // C1 control characters
     i += length;
   }
-  return true;
+  return PasswordText::printable;
 }
-
-}  // namespace
 
 Secret decrypt_password(std::string_view stored, const Secret& key) {
   require_key(key);
+  // The value's form: checked before any decryption, so these reasons say nothing about the key.
   if (stored.empty()) throw DecryptError("the encrypted password is empty");
   const auto colon = stored.find(':');
   if (colon == std::string_view::npos)
@@ -82,31 +98,25 @@ Secret decrypt_password(std::string_view stored, const Secret& key) {
     throw DecryptError("the ciphertext is " + std::to_string(ciphertext->size()) +
                        " bytes, not a whole number of 16-byte blocks");
 
+  // From here on every failure is fail_undecryptable(); `plaintext` wipes itself on every path.
   auto context = new_context();
   Secret plaintext(ciphertext->size() + block_size);
   int written = 0;
   int final_written = 0;
   const auto size = static_cast<int>(ciphertext->size());
   if (EVP_DecryptInit_ex(context.get(), EVP_aes_256_cbc(), nullptr, key.data(), iv->data()) != 1 ||
-      EVP_DecryptUpdate(context.get(), plaintext.data(), &written, ciphertext->data(), size) != 1)
-    throw DecryptError("OpenSSL could not decrypt the password");
-  if (EVP_DecryptFinal_ex(context.get(), plaintext.data() + written, &final_written) != 1)
-    throw DecryptError(
-        "bad padding after decryption: DB_ENCRYPTION_KEY is probably not the key "
-        "this password was encrypted under");
+      EVP_DecryptUpdate(context.get(), plaintext.data(), &written, ciphertext->data(), size) != 1 ||
+      EVP_DecryptFinal_ex(context.get(), plaintext.data() + written, &final_written) != 1)
+    fail_undecryptable();
   plaintext.shrink(static_cast<std::size_t>(written + final_written));
-  if (plaintext.empty()) throw DecryptError("the decrypted password is empty");
-  if (!is_printable_utf8(plaintext.view()))
-    throw DecryptError(
-        "the decrypted password is not printable UTF-8: DB_ENCRYPTION_KEY is "
-        "probably not the key this password was encrypted under");
+  if (plaintext.empty() || classify_password_text(plaintext.view()) != PasswordText::printable) fail_undecryptable();
   return plaintext;
 }
 
 std::string encrypt_password(std::string_view plaintext, const Secret& key) {
   require_key(key);
   unsigned char iv[iv_size];
-  if (RAND_bytes(iv, sizeof iv) != 1) throw std::runtime_error("OpenSSL could not make a random IV");
+  if (RAND_bytes(iv, sizeof iv) != 1) fail("OpenSSL could not make a random IV");
   auto context = new_context();
   std::vector<unsigned char> ciphertext(plaintext.size() + block_size);
   int written = 0;
@@ -115,7 +125,7 @@ std::string encrypt_password(std::string_view plaintext, const Secret& key) {
   if (EVP_EncryptInit_ex(context.get(), EVP_aes_256_cbc(), nullptr, key.data(), iv) != 1 ||
       EVP_EncryptUpdate(context.get(), ciphertext.data(), &written, in, static_cast<int>(plaintext.size())) != 1 ||
       EVP_EncryptFinal_ex(context.get(), ciphertext.data() + written, &final_written) != 1)
-    throw std::runtime_error("OpenSSL could not encrypt the password");
+    fail("OpenSSL could not encrypt the password");
   ciphertext.resize(static_cast<std::size_t>(written + final_written));
   return to_hex(iv, sizeof iv) + ":" + to_hex(ciphertext.data(), ciphertext.size());
 }

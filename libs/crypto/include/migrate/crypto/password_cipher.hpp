@@ -15,11 +15,21 @@ class DecryptError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The plaintext password of `stored`. Throws DecryptError for an empty value, a missing ':', an
-// IV that is not 16 bytes, odd-length or non-hex text, bad padding (most often a wrong key), or a
-// plaintext that is not valid UTF-8 or holds control characters (a wrong key that happened to
-// pass the padding check), so that garbage is never tried as a password.
+// The plaintext password of `stored`. A value of the wrong form (empty, no ':', an IV that is not
+// 32 hex digits, a ciphertext that is not hex or not a whole number of 16-byte blocks) throws
+// DecryptError saying what is wrong with it. Every failure after that (OpenSSL failing, bad
+// padding, an empty plaintext, one that is not PasswordText::printable) throws DecryptError
+// "wrong key or corrupted value", whatever the cause, so that the message is no padding oracle;
+// garbage from a wrong key is never returned as a password. OpenSSL's error queue is left empty.
 Secret decrypt_password(std::string_view stored, const Secret& key);
+
+// What the text of a password is. Only printable ones decrypt (see decrypt_password).
+enum class PasswordText { printable, control_character, invalid_utf8 };
+
+// Whether `text` is valid UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF) without
+// control characters (U+0000-U+001F, U+007F, U+0080-U+009F): what a real password looks like.
+// When it is not, the first problem found from the start of `text`.
+PasswordText classify_password_text(std::string_view text);
 
 // `plaintext` encrypted under `key` with a fresh random IV, in the stored form.
 std::string encrypt_password(std::string_view plaintext, const Secret& key);
