@@ -1,7 +1,5 @@
 #include "migrate/core/text.hpp"
 
-#include <cstdio>
-
 namespace migrate {
 
 std::string_view trim(std::string_view text) {
@@ -21,29 +19,6 @@ std::vector<std::string> split_list(std::string_view text, char separator) {
     text.remove_prefix(at + 1);
   }
   return pieces;
-}
-
-std::string json_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 8);
-  for (const unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out;
 }
 
 }  // namespace migrate

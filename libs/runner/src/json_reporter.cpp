@@ -1,19 +1,17 @@
-#include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
-#include "migrate/core/text.hpp"
 #include "migrate/runner/reporter.hpp"
 
 namespace migrate::runner {
 namespace {
 
-std::string quoted(const std::string& text) {
-  return "\"" + json_escape(text) + "\"";
-}
+// Objects keep their fields in the order written: time_ms and event first, as a reader expects.
+using Json = nlohmann::ordered_json;
 
 std::string state_name(TenantState state) {
   switch (state) {
@@ -36,57 +34,74 @@ class JsonReporter : public Reporter {
   }
 
   void run_started(const std::string& command, int known_total) override {
-    emit("run_start", fmt::format(R"("command":{},"tenants":{})", quoted(command), known_total));
+    emit("run_start", {{"command", command}, {"tenants", known_total}});
   }
   void tenant_started(const std::string& slug, int pending) override {
-    emit("tenant_start", fmt::format(R"("tenant":{},"pending":{})", quoted(slug), pending));
+    emit("tenant_start", {{"tenant", slug}, {"pending", pending}});
   }
   void migration_applied(const std::string& slug, const AppliedStep& step) override {
-    emit("migration_applied", fmt::format(R"("tenant":{},"migration":{},"duration_ms":{})", quoted(slug),
-                                          quoted(step.name), step.duration.count()));
+    emit("migration_applied", {{"tenant", slug}, {"migration", step.name}, {"duration_ms", step.duration.count()}});
   }
   void warning(const std::string& slug, const std::string& text) override {
-    emit("warning", fmt::format(R"("tenant":{},"message":{})", quoted(slug), quoted(text)));
+    emit("warning", {{"tenant", slug}, {"message", text}});
   }
   void retrying(const std::string& slug, int attempt, std::chrono::milliseconds delay,
                 const std::string& reason) override {
-    emit("retry", fmt::format(R"("tenant":{},"attempt":{},"delay_ms":{},"reason":{})", quoted(slug), attempt,
-                              delay.count(), quoted(reason)));
+    emit("retry", {{"tenant", slug}, {"attempt", attempt}, {"delay_ms", delay.count()}, {"reason", reason}});
   }
   void tenant_finished(const TenantOutcome& outcome) override {
     if (outcome.state == TenantState::failed) {
-      emit("tenant_failed",
-           fmt::format(R"("tenant":{},"reason":{},"attempts":{},"migrations":{},"batch":{},"duration_ms":{})",
-                       quoted(outcome.slug), quoted(outcome.reason), outcome.attempts, outcome.steps.size(),
-                       outcome.batch, outcome.elapsed.count()));
+      emit("tenant_failed", {{"tenant", outcome.slug},
+                             {"reason", outcome.reason},
+                             {"attempts", outcome.attempts},
+                             {"migrations", outcome.steps.size()},
+                             {"batch", outcome.batch},
+                             {"duration_ms", outcome.elapsed.count()}});
       return;
     }
-    emit("tenant_done",
-         fmt::format(R"("tenant":{},"state":{},"batch":{},"migrations":{},"duration_ms":{})", quoted(outcome.slug),
-                     quoted(state_name(outcome.state)), outcome.batch, outcome.steps.size(), outcome.elapsed.count()));
+    emit("tenant_done", {{"tenant", outcome.slug},
+                         {"state", state_name(outcome.state)},
+                         {"batch", outcome.batch},
+                         {"migrations", outcome.steps.size()},
+                         {"duration_ms", outcome.elapsed.count()}});
   }
   void run_finished(const FleetSummary& summary) override {
-    std::string failures;
-    for (const auto& outcome : summary.failures)
-      failures += fmt::format(R"({}{{"tenant":{},"reason":{}}})", failures.empty() ? "" : ",", quoted(outcome.slug),
-                              quoted(outcome.reason));
-    std::string slowest;
+    Json slowest = Json::array();
     for (const auto& outcome : summary.slowest)
-      slowest += fmt::format(R"({}{{"tenant":{},"duration_ms":{}}})", slowest.empty() ? "" : ",", quoted(outcome.slug),
-                             outcome.elapsed.count());
-    emit("summary", fmt::format(R"("tenants":{},"migrated":{},"up_to_date":{},"failed":{},"skipped":{},)"
-                                R"("duration_ms":{},"slowest":[{}],"failures":[{}])",
-                                summary.total, summary.migrated, summary.up_to_date, summary.failed, summary.skipped,
-                                summary.elapsed.count(), slowest, failures));
+      slowest.push_back({{"tenant", outcome.slug}, {"duration_ms", outcome.elapsed.count()}});
+    Json failures = Json::array();
+    for (const auto& outcome : summary.failures)
+      failures.push_back({{"tenant", outcome.slug}, {"reason", outcome.reason}});
+    Json interrupted = Json::array();
+    for (const auto& outcome : summary.stopped)
+      interrupted.push_back({{"tenant", outcome.slug}, {"reason", outcome.reason}, {"migrations", outcome.steps.size()}});
+    emit("summary", {{"tenants", summary.total},
+                     {"migrated", summary.migrated},
+                     {"up_to_date", summary.up_to_date},
+                     {"failed", summary.failed},
+                     {"skipped", summary.skipped},
+                     {"interrupted", summary.interrupted},
+                     {"not_started", summary.not_started},
+                     {"duration_ms", summary.elapsed.count()},
+                     {"slowest", slowest},
+                     {"failures", failures},
+                     {"interrupted_tenants", interrupted},
+                     {"not_started_tenants", summary.not_started_slugs},
+                     {"listing_error", summary.listing_error}});
   }
-  void line(const std::string& text) override { emit("message", fmt::format(R"("message":{})", quoted(text))); }
+  void line(const std::string& text) override { emit("message", {{"message", text}}); }
 
  private:
-  void emit(const char* event, const std::string& fields) {
+  // Writes {"time_ms", "event", then `fields`} as one line. Text that is not valid UTF-8 gets
+  // U+FFFD in place of each bad byte rather than making the line fail.
+  void emit(const char* event, const Json& fields) {
     const auto now = std::chrono::system_clock::now();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    Json object = {{"time_ms", ms}, {"event", event}};
+    object.update(fields);
+    const auto text = object.dump(-1, ' ', false, Json::error_handler_t::replace);
     std::lock_guard lock(mutex_);
-    logger_->info(fmt::format(R"({{"time_ms":{},"event":"{}",{}}})", ms, event, fields));
+    logger_->info(text);
   }
 
   std::mutex mutex_;

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "migrate/core/printable.hpp"
 #include "migrate/runner/reporter.hpp"
 
 namespace migrate::runner {
@@ -135,9 +136,11 @@ class TextReporter : public Reporter {
 
  private:
   // Prints `text` as its own line; on a terminal the progress line is cleared first and redrawn.
+  // Every line goes through printable(): the data in it (slugs, migration names, warnings, reasons
+  // with PostgreSQL's messages) can neither start a line of its own nor reach the terminal raw.
   void print(const std::string& text) {
     clear_progress();
-    logger_->info(text);
+    logger_->info(printable(text));
     if (terminal_ && progress_drawn_once_ && !finished_) draw_progress();
   }
   void clear_progress() {

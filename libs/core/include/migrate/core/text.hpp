@@ -12,7 +12,4 @@ std::vector<std::string> split_list(std::string_view text, char separator);
 // `text` without leading and trailing white space.
 std::string_view trim(std::string_view text);
 
-// `text` escaped as the inside of a JSON string (no surrounding quotes).
-std::string json_escape(std::string_view text);
-
 }  // namespace migrate
