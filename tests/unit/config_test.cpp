@@ -133,3 +133,36 @@ TEST_CASE("knex's mapping form of connection becomes a conninfo string", "[confi
   CHECK(load_settings(path, "development").central_connection ==
         "host='db' port='5433' user='app' password='it\\'s' dbname='platform'");
 }
+
+TEST_CASE("a quoted value not closed before the end of the file is malformed YAML, at the line of its quote",
+          "[config]") {
+  // yaml-cpp 0.7 accepts these, gluing the following lines into the value.
+  SECTION("double quote") {
+    const auto path =
+        knexfile("development:\n  client: pg\n  connection: \"postgresql://a@b/c\n  migrations:\n    directory: m\n");
+    CHECK(error_of(path, "development") == path.string() + ":3: malformed YAML: a double-quoted value is not closed");
+  }
+  SECTION("single quote") {
+    const auto path = knexfile("development:\n  connection: x\n  tenants:\n    table: 'platform.tenants\n");
+    CHECK(error_of(path, "development") == path.string() + ":4: malformed YAML: a single-quoted value is not closed");
+  }
+  SECTION("in another environment, after a tag") {
+    const auto path = knexfile("development:\n  connection: x\nproduction:\n  connection: !!str \"host=db\n");
+    CHECK(error_of(path, "development") == path.string() + ":4: malformed YAML: a double-quoted value is not closed");
+  }
+  SECTION("a quoted key") {
+    const auto path = knexfile("development:\n  connection: x\n  \"run:\n    concurrency: 2\n");
+    CHECK(error_of(path, "development") == path.string() + ":3: malformed YAML: a double-quoted value is not closed");
+  }
+}
+
+TEST_CASE("closed quoted values over several lines, with escaped quotes, still load", "[config]") {
+  const auto path = knexfile(
+      "\xef\xbb\xbf"
+      "development:\n  connection: \"host=db\n    dbname=\\\"p\\\"\"\n  tenants:\n    table: 'it''s'\n"
+      "  migrations: {tableName: \"t\", directory: 'm'}\n");
+  const auto settings = load_settings(path, "development");
+  CHECK(settings.central_connection == "host=db dbname=\"p\"");
+  CHECK(settings.tenants_table == "it's");
+  CHECK(settings.tenant_migrations.table_name == "t");
+}

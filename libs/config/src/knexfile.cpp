@@ -6,6 +6,7 @@
 #include <set>
 
 #include "migrate/core/error.hpp"
+#include "yaml_file.hpp"
 
 namespace migrate::config {
 namespace {
@@ -107,12 +108,7 @@ Settings load_settings(const std::filesystem::path& path, const std::string& env
   const std::string file = path.string();
   if (!std::filesystem::exists(path))
     throw InputError(file + ": no such file (pass --knexfile PATH, or run from the folder that has knexfile.yaml)");
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file);
-  } catch (const YAML::Exception& error) {
-    throw InputError(file + ":" + std::to_string(error.mark.line + 1) + ": malformed YAML: " + error.msg);
-  }
+  const YAML::Node root = load_yaml_file(path);
   if (!root.IsMap()) throw InputError(file + ": must be a mapping of environment names to settings");
   const YAML::Node block = root[environment];
   if (!block) {
