@@ -166,3 +166,21 @@ TEST_CASE("closed quoted values over several lines, with escaped quotes, still l
   CHECK(settings.tenants_table == "it's");
   CHECK(settings.tenant_migrations.table_name == "t");
 }
+
+TEST_CASE("a tableName with a dot is refused: knex would read it as schema.table", "[config]") {
+  SECTION("migrations") {
+    const auto path =
+        knexfile("development:\n  connection: x\n  migrations:\n    tableName: platform.knex_migrations\n");
+    CHECK(error_of(path, "development") ==
+          path.string() +
+              ":4: development.migrations.tableName must not contain a dot: knex reads 'platform.knex_migrations' as "
+              "table knex_migrations in schema platform, and schema-qualified ledgers (schemaName) are not supported");
+  }
+  SECTION("central") {
+    const auto path = knexfile("production:\n  connection: x\n  central:\n    directory: c\n    tableName: a.b\n");
+    CHECK(error_of(path, "production") ==
+          path.string() +
+              ":5: production.central.tableName must not contain a dot: knex reads 'a.b' as table b in schema a, and "
+              "schema-qualified ledgers (schemaName) are not supported");
+  }
+}

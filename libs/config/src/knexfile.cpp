@@ -99,6 +99,16 @@ void read_migrations(const BlockReader& reader, const YAML::Node& node, const st
     source.table_name = reader.text(node["tableName"], key + ".tableName");
     if (source.table_name.empty() || source.table_name.size() > 58)
       reader.fail(node["tableName"], key + ".tableName", "must be 1 to 58 characters");
+    // knex quotes "a.b" as "a"."b": a table in another schema, where this tool would look for one named "a.b".
+    const auto& name = source.table_name;
+    if (const auto dot = name.find('.'); dot != std::string::npos) {
+      const bool two_parts = dot > 0 && dot + 1 < name.size() && name.find('.', dot + 1) == std::string::npos;
+      const std::string reading = two_parts ? "table " + name.substr(dot + 1) + " in schema " + name.substr(0, dot)
+                                            : "a qualified name, not one table";
+      reader.fail(node["tableName"], key + ".tableName",
+                  "must not contain a dot: knex reads '" + name + "' as " + reading +
+                      ", and schema-qualified ledgers (schemaName) are not supported");
+    }
   }
 }
 
