@@ -184,3 +184,73 @@ TEST_CASE("a tableName with a dot is refused: knex would read it as schema.table
               "schema-qualified ledgers (schemaName) are not supported");
   }
 }
+
+TEST_CASE("ssl in the mapping form of connection becomes libpq's sslmode and certificate paths", "[config]") {
+  const auto conninfo = [](const std::string& ssl_lines) {
+    const auto path = knexfile("development:\n  connection:\n    host: db\n    database: platform\n" + ssl_lines);
+    return std::make_pair(load_settings(path, "development").central_connection, path.parent_path().string());
+  };
+  SECTION("true requires TLS") {
+    CHECK(conninfo("    ssl: true\n").first == "host='db' dbname='platform' sslmode='require'");
+  }
+  SECTION("false turns TLS off") {
+    CHECK(conninfo("    ssl: false\n").first == "host='db' dbname='platform' sslmode='disable'");
+  }
+  SECTION("rejectUnauthorized false requires TLS without checking the certificate") {
+    CHECK(conninfo("    ssl:\n      rejectUnauthorized: false\n").first ==
+          "host='db' dbname='platform' sslmode='require'");
+  }
+  SECTION("a mapping checks the certificate and host name against the system CAs") {
+    CHECK(conninfo("    ssl: {}\n").first ==
+          "host='db' dbname='platform' sslmode='verify-full' sslrootcert='/etc/ssl/certs/ca-certificates.crt'");
+    CHECK(conninfo("    ssl:\n      rejectUnauthorized: true\n").first ==
+          "host='db' dbname='platform' sslmode='verify-full' sslrootcert='/etc/ssl/certs/ca-certificates.crt'");
+  }
+  SECTION("ca, cert and key are files, relative to the knexfile's folder") {
+    const auto [text, dir] = conninfo(
+        "    ssl:\n      rejectUnauthorized: true\n      ca: tls/ca.crt\n      cert: /etc/client.crt\n"
+        "      key: tls/client.key\n");
+    CHECK(text == "host='db' dbname='platform' sslmode='verify-full' sslrootcert='" + dir +
+                      "/tls/ca.crt' sslcert='/etc/client.crt' sslkey='" + dir + "/tls/client.key'");
+  }
+  SECTION("a client certificate without checking the server's") {
+    const auto [text, dir] = conninfo("    ssl: {rejectUnauthorized: false, cert: c.crt, key: c.key}\n");
+    CHECK(text ==
+          "host='db' dbname='platform' sslmode='require' sslcert='" + dir + "/c.crt' sslkey='" + dir + "/c.key'");
+  }
+}
+
+TEST_CASE("an ssl setting that is not understood is refused naming file, line and key", "[config]") {
+  const auto error = [](const std::string& ssl_lines) {
+    const auto path = knexfile("development:\n  connection:\n    host: db\n" + ssl_lines);
+    return std::make_pair(error_of(path, "development"), path.string());
+  };
+  SECTION("an unknown key") {
+    const auto [message, file] = error("    ssl:\n      ca: ca.crt\n      servername: db.internal\n");
+    CHECK(message == file +
+                         ":6: development.connection.ssl.servername is not a known key (known: ca, cert, key, "
+                         "rejectUnauthorized)");
+  }
+  SECTION("one of knex's own keys is not ignored under ssl") {
+    const auto [message, file] = error("    ssl: {pool: 1}\n");
+    CHECK(message == file +
+                         ":4: development.connection.ssl.pool is not a known key (known: ca, cert, key, "
+                         "rejectUnauthorized)");
+  }
+  SECTION("neither a boolean nor a mapping") {
+    for (const std::string value : {"yes", "\"true\"", "[true]"}) {
+      const auto [message, file] = error("    ssl: " + value + "\n");
+      CHECK(message == file +
+                           ":4: development.connection.ssl must be true, false or a mapping (ca, cert, key, "
+                           "rejectUnauthorized)");
+    }
+  }
+  SECTION("rejectUnauthorized not a boolean") {
+    const auto [message, file] = error("    ssl:\n      rejectUnauthorized: 'false'\n");
+    CHECK(message == file + ":5: development.connection.ssl.rejectUnauthorized must be true or false");
+  }
+  SECTION("a path that is not a string") {
+    const auto [message, file] = error("    ssl:\n      ca: [a.crt, b.crt]\n");
+    CHECK(message == file + ":5: development.connection.ssl.ca must be a string");
+  }
+}
