@@ -7,7 +7,7 @@ packages=(
   libpqxx-dev libpq-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   catch2 nlohmann-json3-dev
   postgresql-15 postgresql-client-15
-  pgbouncer
+  pgbouncer openssl
 )
 
 # Node and npm run knex in the tests; the machine image has them, a bare Debian gets Debian's.

@@ -4,7 +4,9 @@
 #   pg-cluster.sh start DIR [PORT]  init if needed, then start it and wait until it accepts connections
 #   pg-cluster.sh stop  DIR         stop it (fast shutdown); safe to call twice
 # DIR/env holds PGHOST, PGPORT, PGUSER and PGPASSWORD for the superuser, to be sourced.
-# Tenant roles authenticate with scram-sha-256 over TCP. DURABLE=1 keeps fsync on (benchmarks).
+# Tenant roles authenticate with scram-sha-256 over TCP, with or without TLS: DIR/tls holds a
+# throwaway CA (ca.crt, exported as MIGRATE_TEST_CA) and the server's certificate for localhost and
+# 127.0.0.1, signed by it. DURABLE=1 keeps fsync on (benchmarks).
 set -euo pipefail
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -22,6 +24,26 @@ free_port() {
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
   done
   echo "pg-cluster: no free port found" >&2; exit 1
+}
+
+# A CA and a server certificate (CN localhost, IP 127.0.0.1) it signs, in DIR/tls; the CA's key is
+# thrown away once it has signed.
+make_tls() {
+  local tls=$1
+  mkdir -p "$tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+    -subj "/CN=migrate test CA" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>"$tls/openssl.log" &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+    -keyout "$tls/server.key" -out "$tls/server.csr" 2>>"$tls/openssl.log" &&
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$tls/server.ext" &&
+  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$tls/server.ext" -out "$tls/server.crt" 2>>"$tls/openssl.log" ||
+    { cat "$tls/openssl.log" >&2; exit 1; }
+  rm -f "$tls/ca.key" "$tls/ca.srl" "$tls/server.csr" "$tls/server.ext" "$tls/openssl.log"
+  chmod 600 "$tls/server.key"
+  [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$tls"
+  return 0
 }
 
 init_cluster() {
@@ -42,6 +64,9 @@ init_cluster() {
     --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
   rm -f "$dir/.pwfile"
+  local tls
+  tls="$(cd "$dir" && pwd)/tls"
+  make_tls "$tls"
   local fsync=off
   [ "${DURABLE:-0}" = 1 ] && fsync=on
   cat >>"$dir/data/postgresql.conf" <<CONF
@@ -54,6 +79,9 @@ fsync = $fsync
 synchronous_commit = $fsync
 full_page_writes = $fsync
 logging_collector = off
+ssl = on
+ssl_cert_file = '$tls/server.crt'
+ssl_key_file = '$tls/server.key'
 CONF
   cat >"$dir/env" <<ENV
 export PGHOST=127.0.0.1
@@ -61,6 +89,7 @@ export PGPORT=$port
 export PGUSER=postgres
 export PGPASSWORD=$password
 export PGDATABASE=postgres
+export MIGRATE_TEST_CA=$tls/ca.crt
 ENV
 }
 

@@ -133,3 +133,124 @@ TEST_CASE("knex's mapping form of connection becomes a conninfo string", "[confi
   CHECK(load_settings(path, "development").central_connection ==
         "host='db' port='5433' user='app' password='it\\'s' dbname='platform'");
 }
+
+TEST_CASE("a quoted value not closed before the end of the file is malformed YAML, at the line of its quote",
+          "[config]") {
+  // yaml-cpp 0.7 accepts these, gluing the following lines into the value.
+  SECTION("double quote") {
+    const auto path =
+        knexfile("development:\n  client: pg\n  connection: \"postgresql://a@b/c\n  migrations:\n    directory: m\n");
+    CHECK(error_of(path, "development") == path.string() + ":3: malformed YAML: a double-quoted value is not closed");
+  }
+  SECTION("single quote") {
+    const auto path = knexfile("development:\n  connection: x\n  tenants:\n    table: 'platform.tenants\n");
+    CHECK(error_of(path, "development") == path.string() + ":4: malformed YAML: a single-quoted value is not closed");
+  }
+  SECTION("in another environment, after a tag") {
+    const auto path = knexfile("development:\n  connection: x\nproduction:\n  connection: !!str \"host=db\n");
+    CHECK(error_of(path, "development") == path.string() + ":4: malformed YAML: a double-quoted value is not closed");
+  }
+  SECTION("a quoted key") {
+    const auto path = knexfile("development:\n  connection: x\n  \"run:\n    concurrency: 2\n");
+    CHECK(error_of(path, "development") == path.string() + ":3: malformed YAML: a double-quoted value is not closed");
+  }
+}
+
+TEST_CASE("closed quoted values over several lines, with escaped quotes, still load", "[config]") {
+  const auto path = knexfile(
+      "\xef\xbb\xbf"
+      "development:\n  connection: \"host=db\n    dbname=\\\"p\\\"\"\n  tenants:\n    table: 'it''s'\n"
+      "  migrations: {tableName: \"t\", directory: 'm'}\n");
+  const auto settings = load_settings(path, "development");
+  CHECK(settings.central_connection == "host=db dbname=\"p\"");
+  CHECK(settings.tenants_table == "it's");
+  CHECK(settings.tenant_migrations.table_name == "t");
+}
+
+TEST_CASE("a tableName with a dot is refused: knex would read it as schema.table", "[config]") {
+  SECTION("migrations") {
+    const auto path =
+        knexfile("development:\n  connection: x\n  migrations:\n    tableName: platform.knex_migrations\n");
+    CHECK(error_of(path, "development") ==
+          path.string() +
+              ":4: development.migrations.tableName must not contain a dot: knex reads 'platform.knex_migrations' as "
+              "table knex_migrations in schema platform, and schema-qualified ledgers (schemaName) are not supported");
+  }
+  SECTION("central") {
+    const auto path = knexfile("production:\n  connection: x\n  central:\n    directory: c\n    tableName: a.b\n");
+    CHECK(error_of(path, "production") ==
+          path.string() +
+              ":5: production.central.tableName must not contain a dot: knex reads 'a.b' as table b in schema a, and "
+              "schema-qualified ledgers (schemaName) are not supported");
+  }
+}
+
+TEST_CASE("ssl in the mapping form of connection becomes libpq's sslmode and certificate paths", "[config]") {
+  const auto conninfo = [](const std::string& ssl_lines) {
+    const auto path = knexfile("development:\n  connection:\n    host: db\n    database: platform\n" + ssl_lines);
+    return std::make_pair(load_settings(path, "development").central_connection, path.parent_path().string());
+  };
+  SECTION("true requires TLS") {
+    CHECK(conninfo("    ssl: true\n").first == "host='db' dbname='platform' sslmode='require'");
+  }
+  SECTION("false turns TLS off") {
+    CHECK(conninfo("    ssl: false\n").first == "host='db' dbname='platform' sslmode='disable'");
+  }
+  SECTION("rejectUnauthorized false requires TLS without checking the certificate") {
+    CHECK(conninfo("    ssl:\n      rejectUnauthorized: false\n").first ==
+          "host='db' dbname='platform' sslmode='require'");
+  }
+  SECTION("a mapping checks the certificate and host name against the system CAs") {
+    CHECK(conninfo("    ssl: {}\n").first ==
+          "host='db' dbname='platform' sslmode='verify-full' sslrootcert='/etc/ssl/certs/ca-certificates.crt'");
+    CHECK(conninfo("    ssl:\n      rejectUnauthorized: true\n").first ==
+          "host='db' dbname='platform' sslmode='verify-full' sslrootcert='/etc/ssl/certs/ca-certificates.crt'");
+  }
+  SECTION("ca, cert and key are files, relative to the knexfile's folder") {
+    const auto [text, dir] = conninfo(
+        "    ssl:\n      rejectUnauthorized: true\n      ca: tls/ca.crt\n      cert: /etc/client.crt\n"
+        "      key: tls/client.key\n");
+    CHECK(text == "host='db' dbname='platform' sslmode='verify-full' sslrootcert='" + dir +
+                      "/tls/ca.crt' sslcert='/etc/client.crt' sslkey='" + dir + "/tls/client.key'");
+  }
+  SECTION("a client certificate without checking the server's") {
+    const auto [text, dir] = conninfo("    ssl: {rejectUnauthorized: false, cert: c.crt, key: c.key}\n");
+    CHECK(text ==
+          "host='db' dbname='platform' sslmode='require' sslcert='" + dir + "/c.crt' sslkey='" + dir + "/c.key'");
+  }
+}
+
+TEST_CASE("an ssl setting that is not understood is refused naming file, line and key", "[config]") {
+  const auto error = [](const std::string& ssl_lines) {
+    const auto path = knexfile("development:\n  connection:\n    host: db\n" + ssl_lines);
+    return std::make_pair(error_of(path, "development"), path.string());
+  };
+  SECTION("an unknown key") {
+    const auto [message, file] = error("    ssl:\n      ca: ca.crt\n      servername: db.internal\n");
+    CHECK(message == file +
+                         ":6: development.connection.ssl.servername is not a known key (known: ca, cert, key, "
+                         "rejectUnauthorized)");
+  }
+  SECTION("one of knex's own keys is not ignored under ssl") {
+    const auto [message, file] = error("    ssl: {pool: 1}\n");
+    CHECK(message == file +
+                         ":4: development.connection.ssl.pool is not a known key (known: ca, cert, key, "
+                         "rejectUnauthorized)");
+  }
+  SECTION("neither a boolean nor a mapping") {
+    for (const std::string value : {"yes", "\"true\"", "[true]"}) {
+      const auto [message, file] = error("    ssl: " + value + "\n");
+      CHECK(message == file +
+                           ":4: development.connection.ssl must be true, false or a mapping (ca, cert, key, "
+                           "rejectUnauthorized)");
+    }
+  }
+  SECTION("rejectUnauthorized not a boolean") {
+    const auto [message, file] = error("    ssl:\n      rejectUnauthorized: 'false'\n");
+    CHECK(message == file + ":5: development.connection.ssl.rejectUnauthorized must be true or false");
+  }
+  SECTION("a path that is not a string") {
+    const auto [message, file] = error("    ssl:\n      ca: [a.crt, b.crt]\n");
+    CHECK(message == file + ":5: development.connection.ssl.ca must be a string");
+  }
+}

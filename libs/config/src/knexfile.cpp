@@ -3,9 +3,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "migrate/core/error.hpp"
+#include "yaml_file.hpp"
 
 namespace migrate::config {
 namespace {
@@ -35,10 +39,12 @@ class BlockReader {
     if (!node.IsMap()) fail(node, key, "must be a mapping of keys to values");
   }
 
-  void reject_unknown(const YAML::Node& map, const std::string& key, const std::set<std::string>& known) const {
+  // Fails on a key of `map` that is neither `known` nor `ignored` (by default, knex's own keys).
+  void reject_unknown(const YAML::Node& map, const std::string& key, const std::set<std::string>& known,
+                      const std::set<std::string>& ignored = knex_only_keys) const {
     for (const auto& entry : map) {
       const auto name = entry.first.as<std::string>();
-      if (known.count(name) || knex_only_keys.count(name)) continue;
+      if (known.count(name) || ignored.count(name)) continue;
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
       fail(entry.first, key.empty() ? name : key + "." + name, "is not a known key (known: " + list + ")");
@@ -48,6 +54,15 @@ class BlockReader {
   std::string text(const YAML::Node& node, const std::string& key) const {
     if (!node.IsScalar()) fail(node, key, "must be a string");
     return expand_environment(node.Scalar(), where(node, key));
+  }
+
+  // true or false as YAML 1.2 (and knex's JavaScript) spells them, unquoted; nullopt for anything else.
+  static std::optional<bool> boolean(const YAML::Node& node) {
+    if (!node.IsScalar() || (node.Tag() != "?" && node.Tag() != "tag:yaml.org,2002:bool")) return std::nullopt;
+    const std::string& value = node.Scalar();
+    if (value == "true" || value == "True" || value == "TRUE") return true;
+    if (value == "false" || value == "False" || value == "FALSE") return false;
+    return std::nullopt;
   }
 
   int number(const YAML::Node& node, const std::string& key, int min, int max) const {
@@ -70,22 +85,62 @@ class BlockReader {
   std::string environment_;
 };
 
-// A conninfo string from knex's mapping form {host, port, user, password, database}.
-std::string conninfo_from_map(const BlockReader& reader, const YAML::Node& map) {
+// Where node-pg finds the CAs it trusts by default on Debian: the system bundle.
+constexpr const char* system_ca_bundle = "/etc/ssl/certs/ca-certificates.crt";
+
+// libpq keywords for node-pg's `ssl`: true (TLS required), false (no TLS), or a mapping of
+// rejectUnauthorized (default true: the server's certificate and host name are checked), ca, cert and
+// key (files, relative to `base`). The certificate is checked against `ca`, else the system bundle.
+std::vector<std::pair<std::string, std::string>> ssl_keywords(const BlockReader& reader, const YAML::Node& ssl,
+                                                              const std::filesystem::path& base) {
+  const std::string key = "connection.ssl";
+  if (const auto on = BlockReader::boolean(ssl)) return {{"sslmode", *on ? "require" : "disable"}};
+  const std::string known = "ca, cert, key, rejectUnauthorized";
+  if (!ssl.IsMap()) reader.fail(ssl, key, "must be true, false or a mapping (" + known + ")");
+  reader.reject_unknown(ssl, key, {"ca", "cert", "key", "rejectUnauthorized"}, {});
+  bool verify = true;
+  if (const auto node = ssl["rejectUnauthorized"]) {
+    const auto value = BlockReader::boolean(node);
+    if (!value) reader.fail(node, key + ".rejectUnauthorized", "must be true or false");
+    verify = *value;
+  }
+  const auto file = [&](const char* name) -> std::string {
+    if (!ssl[name]) return {};
+    const std::string path = reader.text(ssl[name], key + "." + name);
+    if (path.empty()) reader.fail(ssl[name], key + "." + name, "is empty: give the path of a file");
+    return (base / path).string();
+  };
+  const std::string ca = file("ca"), cert = file("cert"), private_key = file("key");
+  std::vector<std::pair<std::string, std::string>> keywords;
+  if (verify) {
+    keywords = {{"sslmode", "verify-full"}, {"sslrootcert", ca.empty() ? system_ca_bundle : ca}};
+  } else {
+    // As node-pg: nothing is checked, so `ca` has no use. (libpq would check against it even in require.)
+    keywords = {{"sslmode", "require"}};
+  }
+  if (!cert.empty()) keywords.emplace_back("sslcert", cert);
+  if (!private_key.empty()) keywords.emplace_back("sslkey", private_key);
+  return keywords;
+}
+
+// A conninfo string from knex's mapping form {host, port, user, password, database, ssl}.
+std::string conninfo_from_map(const BlockReader& reader, const YAML::Node& map, const std::filesystem::path& base) {
   reader.reject_unknown(map, "connection", {"host", "port", "user", "password", "database", "ssl"});
   static const std::pair<const char*, const char*> keys[] = {
       {"host", "host"}, {"port", "port"}, {"user", "user"}, {"password", "password"}, {"database", "dbname"}};
   std::string conninfo;
-  for (const auto& [yaml_key, libpq_key] : keys) {
-    if (!map[yaml_key]) continue;
-    std::string value = reader.text(map[yaml_key], std::string("connection.") + yaml_key);
+  const auto append = [&](const std::string& keyword, const std::string& value) {
     std::string quoted;
     for (char c : value) {
       if (c == '\'' || c == '\\') quoted += '\\';
       quoted += c;
     }
-    conninfo += std::string(conninfo.empty() ? "" : " ") + libpq_key + "='" + quoted + "'";
-  }
+    conninfo += (conninfo.empty() ? "" : " ") + keyword + "='" + quoted + "'";
+  };
+  for (const auto& [yaml_key, libpq_key] : keys)
+    if (map[yaml_key]) append(libpq_key, reader.text(map[yaml_key], std::string("connection.") + yaml_key));
+  if (map["ssl"])
+    for (const auto& [keyword, value] : ssl_keywords(reader, map["ssl"], base)) append(keyword, value);
   return conninfo;
 }
 
@@ -98,6 +153,16 @@ void read_migrations(const BlockReader& reader, const YAML::Node& node, const st
     source.table_name = reader.text(node["tableName"], key + ".tableName");
     if (source.table_name.empty() || source.table_name.size() > 58)
       reader.fail(node["tableName"], key + ".tableName", "must be 1 to 58 characters");
+    // knex quotes "a.b" as "a"."b": a table in another schema, where this tool would look for one named "a.b".
+    const auto& name = source.table_name;
+    if (const auto dot = name.find('.'); dot != std::string::npos) {
+      const bool two_parts = dot > 0 && dot + 1 < name.size() && name.find('.', dot + 1) == std::string::npos;
+      const std::string reading = two_parts ? "table " + name.substr(dot + 1) + " in schema " + name.substr(0, dot)
+                                            : "a qualified name, not one table";
+      reader.fail(node["tableName"], key + ".tableName",
+                  "must not contain a dot: knex reads '" + name + "' as " + reading +
+                      ", and schema-qualified ledgers (schemaName) are not supported");
+    }
   }
 }
 
@@ -107,12 +172,7 @@ Settings load_settings(const std::filesystem::path& path, const std::string& env
   const std::string file = path.string();
   if (!std::filesystem::exists(path))
     throw InputError(file + ": no such file (pass --knexfile PATH, or run from the folder that has knexfile.yaml)");
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file);
-  } catch (const YAML::Exception& error) {
-    throw InputError(file + ":" + std::to_string(error.mark.line + 1) + ": malformed YAML: " + error.msg);
-  }
+  const YAML::Node root = load_yaml_file(path);
   if (!root.IsMap()) throw InputError(file + ": must be a mapping of environment names to settings");
   const YAML::Node block = root[environment];
   if (!block) {
@@ -135,7 +195,7 @@ Settings load_settings(const std::filesystem::path& path, const std::string& env
   const YAML::Node connection = block["connection"];
   if (!connection) reader.fail(block, "connection", "is missing: set it to the central database's URL");
   settings.central_connection =
-      connection.IsMap() ? conninfo_from_map(reader, connection) : reader.text(connection, "connection");
+      connection.IsMap() ? conninfo_from_map(reader, connection, base) : reader.text(connection, "connection");
   if (settings.central_connection.empty()) reader.fail(connection, "connection", "is empty");
 
   if (const auto node = block["migrations"])

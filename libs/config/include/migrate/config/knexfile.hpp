@@ -11,8 +11,10 @@ namespace migrate::config {
 std::string choose_environment(const std::string& requested);
 
 // Reads `environment` from the knexfile at `path`. Throws InputError naming the file (and line),
-// the environment and the key for a missing file, malformed YAML, an unknown environment, a missing,
-// unknown or mistyped key, or an unset ${VARIABLE}.
+// the environment and the key for a missing file, malformed YAML (a quoted value never closed
+// included), an unknown environment, a missing, unknown or mistyped key, a tableName with a dot, or
+// an unset ${VARIABLE}. `ssl` in the mapping form of connection becomes libpq's sslmode, sslrootcert,
+// sslcert and sslkey in `central_connection`.
 Settings load_settings(const std::filesystem::path& path, const std::string& environment);
 
 // `text` with every ${NAME} replaced by the environment variable NAME. Throws InputError naming
