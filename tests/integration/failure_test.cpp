@@ -78,6 +78,30 @@ TEST_CASE("a SQL error names the file, the line and PostgreSQL's message", "[int
   CHECK_THAT(result.out, !Catch::Contains("retrying"));  // a SQL error is never retried
 }
 
+TEST_CASE("a SQL error in a transaction:false section names the line of the failing statement",
+          "[integration][failure]") {
+  TestFleet fleet;
+  fleet.write_migration("20250101000001_items.sql",
+                        "-- migrate:up transaction:false\n"                         // 1
+                        "CREATE TABLE items (id int, sku text);\n"                  // 2
+                        "\n"                                                        // 3
+                        "-- the index the search page needs\n"                      // 4
+                        "CREATE INDEX CONCURRENTLY IF NOT EXISTS items_sku\n"       // 5
+                        "  ON items (sku);\n"                                       // 6
+                        "CREATE INDEX CONCURRENTLY IF NOT EXISTS items_positive\n"  // 7
+                        "  ON items (id) WHER id > 0;\n"                            // 8
+                        "-- migrate:down transaction:false\nDROP TABLE items;\n");
+  const auto tenant = fleet.add_tenant("acme-corp");
+  const auto result = fleet.migrate({"tenant", "acme-corp"});
+  INFO(result.all());
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.out,
+             Catch::Contains("acme-corp: FAILED: 20250101000001_items.sql:8: syntax error at or near \"WHER\""));
+  // Outside a transaction, the statements before the failing one stay; the migration is not recorded.
+  CHECK(fleet.query(tenant, "SELECT count(*) FROM pg_indexes WHERE indexname = 'items_sku'")[0][0].as<int>() == 1);
+  CHECK(fleet.ledger(tenant).empty());
+}
+
 TEST_CASE("a wrong ciphertext and a closed port fail their tenants alone, with clear reasons",
           "[integration][failure]") {
   TestFleet fleet;

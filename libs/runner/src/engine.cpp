@@ -22,35 +22,47 @@ std::chrono::milliseconds since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
 
-// "file.sql:LINE: message", where LINE is the file line PostgreSQL's "LINE n:" points at.
-MigrationError migration_error(const MigrationFile& file, const Section& section, const std::exception& error) {
+// "file.sql:LINE: message" for an error in a text that starts on line `text_line` of `file`: LINE
+// is the line PostgreSQL's "LINE n:" points at. Without one, a single statement (`statement`)
+// names its first line and a whole section no line.
+MigrationError migration_error(const MigrationFile& file, int text_line, bool statement, const std::exception& error) {
   const std::string message = pg::describe(error);
   std::string where = file.path.filename().string();
   static const std::regex line_marker(R"(LINE (\d+):)");
   std::smatch match;
   if (std::regex_search(message, match, line_marker))
-    where += ":" + std::to_string(section.first_line + std::stoi(match[1].str()));
+    where += ":" + std::to_string(text_line + std::stoi(match[1].str()) - 1);
+  else if (statement)
+    where += ":" + std::to_string(text_line);
   return MigrationError(where + ": " + message);
 }
 
-// Runs `section` of `file` in `tx`: one multi-statement text, so dollar quotes and strings stay whole.
-void run_section(pqxx::transaction_base& tx, const MigrationFile& file, const Section& section) {
+// Runs `sql`, which starts on line `text_line` of `file`, in `tx`. A SQL error becomes a
+// MigrationError; a broken connection or an in-doubt commit stays what it is.
+void run_text(pqxx::transaction_base& tx, const MigrationFile& file, const std::string& sql, int text_line,
+              bool statement) {
   try {
-    tx.exec(section.sql);
+    tx.exec(sql);
   } catch (const pqxx::in_doubt_error&) {
     throw;
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const pqxx::failure& error) {
-    throw migration_error(file, section, error);
+    throw migration_error(file, text_line, statement, error);
   }
 }
 
-// A transaction:false section: statement by statement, outside any transaction.
+// Runs `section` of `file` in `tx`: one multi-statement text, so dollar quotes and strings stay whole.
+void run_section(pqxx::transaction_base& tx, const MigrationFile& file, const Section& section) {
+  run_text(tx, file, section.sql, section.first_line + 1, false);
+}
+
+// A transaction:false section: statement by statement, outside any transaction. An error names
+// the failing statement's line.
 void run_section_outside_transaction(pqxx::connection_base& db, const MigrationFile& file, const Section& section) {
   pqxx::nontransaction tx(db);
   for (const auto& statement : migrations::split_statements(section.sql))
-    run_section(tx, file, {statement, false, section.first_line});
+    run_text(tx, file, statement.text, section.first_line + statement.line, true);
 }
 
 void tell_pending(StepListener* listener, const UpPlan& plan) {
