@@ -9,6 +9,7 @@
 #include "migrate/ledger/ledger_lock.hpp"
 #include "migrate/migrations/statement_split.hpp"
 #include "migrate/pg/errors.hpp"
+#include "migrate/runner/invalid_indexes.hpp"
 #include "migrate/runner/plan.hpp"
 
 namespace migrate::runner {
@@ -58,11 +59,24 @@ void run_section(pqxx::transaction_base& tx, const MigrationFile& file, const Se
 }
 
 // A transaction:false section: statement by statement, outside any transaction. An error names
-// the failing statement's line.
+// the failing statement's line. Then, whether it failed or not, an invalid index the section
+// mentions (a failed CREATE INDEX CONCURRENTLY) fails it, saying how to drop the index.
 void run_section_outside_transaction(pqxx::connection_base& db, const MigrationFile& file, const Section& section) {
-  pqxx::nontransaction tx(db);
-  for (const auto& statement : migrations::split_statements(section.sql))
-    run_text(tx, file, statement.text, section.first_line + statement.line, true);
+  std::optional<MigrationError> failure;
+  try {
+    pqxx::nontransaction tx(db);
+    for (const auto& statement : migrations::split_statements(section.sql))
+      run_text(tx, file, statement.text, section.first_line + statement.line, true);
+  } catch (const MigrationError& error) {
+    failure = error;
+  }
+  const auto invalid = invalid_indexes_in(db, section.sql);
+  if (!invalid.empty()) {
+    const std::string what = failure ? std::string(failure->what()) + "\n"
+                                     : file.path.filename().string() + ":" + std::to_string(section.first_line) + ": ";
+    throw MigrationError(what + invalid_index_advice(invalid));
+  }
+  if (failure) throw *failure;
 }
 
 void tell_pending(StepListener* listener, const UpPlan& plan) {
