@@ -102,6 +102,25 @@ TEST_CASE("a SQL error in a transaction:false section names the line of the fail
   CHECK(fleet.ledger(tenant).empty());
 }
 
+TEST_CASE("an error inside a DO block of a transaction:false section names the statement's first line",
+          "[integration][failure]") {
+  TestFleet fleet;
+  fleet.write_migration("20250101000001_backfill.sql",
+                        "-- migrate:up transaction:false\n"
+                        "CREATE TABLE items (id int);\n"
+                        "DO $$\n"  // 3
+                        "BEGIN\n"
+                        "  PERFORM id,\n"
+                        "    nosuchcol FROM items;\n"  // PostgreSQL's LINE 2: of its own query, not of the file
+                        "END $$;\n");
+  fleet.add_tenant("acme-corp");
+  const auto result = fleet.migrate({"tenant", "acme-corp"});
+  INFO(result.all());
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.out,
+             Catch::Contains("acme-corp: FAILED: 20250101000001_backfill.sql:3: column \"nosuchcol\" does not exist"));
+}
+
 TEST_CASE("a wrong ciphertext and a closed port fail their tenants alone, with clear reasons",
           "[integration][failure]") {
   TestFleet fleet;

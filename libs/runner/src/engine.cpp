@@ -24,14 +24,15 @@ std::chrono::milliseconds since(Clock::time_point start) {
 }
 
 // "file.sql:LINE: message" for an error in a text that starts on line `text_line` of `file`: LINE
-// is the line PostgreSQL's "LINE n:" points at. Without one, a single statement (`statement`)
-// names its first line and a whole section no line.
+// is the line PostgreSQL's "LINE n:" points at. Without one, or when it points into a query of
+// PostgreSQL's own (shown after "QUERY:", as for an error in a DO block), a single statement
+// (`statement`) names its first line and a whole section no line.
 MigrationError migration_error(const MigrationFile& file, int text_line, bool statement, const std::exception& error) {
   const std::string message = pg::describe(error);
   std::string where = file.path.filename().string();
   static const std::regex line_marker(R"(LINE (\d+):)");
   std::smatch match;
-  if (std::regex_search(message, match, line_marker))
+  if (message.find("\nQUERY:") == std::string::npos && std::regex_search(message, match, line_marker))
     where += ":" + std::to_string(text_line + std::stoi(match[1].str()) - 1);
   else if (statement)
     where += ":" + std::to_string(text_line);
