@@ -78,6 +78,49 @@ TEST_CASE("a SQL error names the file, the line and PostgreSQL's message", "[int
   CHECK_THAT(result.out, !Catch::Contains("retrying"));  // a SQL error is never retried
 }
 
+TEST_CASE("a SQL error in a transaction:false section names the line of the failing statement",
+          "[integration][failure]") {
+  TestFleet fleet;
+  fleet.write_migration("20250101000001_items.sql",
+                        "-- migrate:up transaction:false\n"                         // 1
+                        "CREATE TABLE items (id int, sku text);\n"                  // 2
+                        "\n"                                                        // 3
+                        "-- the index the search page needs\n"                      // 4
+                        "CREATE INDEX CONCURRENTLY IF NOT EXISTS items_sku\n"       // 5
+                        "  ON items (sku);\n"                                       // 6
+                        "CREATE INDEX CONCURRENTLY IF NOT EXISTS items_positive\n"  // 7
+                        "  ON items (id) WHER id > 0;\n"                            // 8
+                        "-- migrate:down transaction:false\nDROP TABLE items;\n");
+  const auto tenant = fleet.add_tenant("acme-corp");
+  const auto result = fleet.migrate({"tenant", "acme-corp"});
+  INFO(result.all());
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.out,
+             Catch::Contains("acme-corp: FAILED: 20250101000001_items.sql:8: syntax error at or near \"WHER\""));
+  // Outside a transaction, the statements before the failing one stay; the migration is not recorded.
+  CHECK(fleet.query(tenant, "SELECT count(*) FROM pg_indexes WHERE indexname = 'items_sku'")[0][0].as<int>() == 1);
+  CHECK(fleet.ledger(tenant).empty());
+}
+
+TEST_CASE("an error inside a DO block of a transaction:false section names the statement's first line",
+          "[integration][failure]") {
+  TestFleet fleet;
+  fleet.write_migration("20250101000001_backfill.sql",
+                        "-- migrate:up transaction:false\n"
+                        "CREATE TABLE items (id int);\n"
+                        "DO $$\n"  // 3
+                        "BEGIN\n"
+                        "  PERFORM id,\n"
+                        "    nosuchcol FROM items;\n"  // PostgreSQL's LINE 2: of its own query, not of the file
+                        "END $$;\n");
+  fleet.add_tenant("acme-corp");
+  const auto result = fleet.migrate({"tenant", "acme-corp"});
+  INFO(result.all());
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.out,
+             Catch::Contains("acme-corp: FAILED: 20250101000001_backfill.sql:3: column \"nosuchcol\" does not exist"));
+}
+
 TEST_CASE("a wrong ciphertext and a closed port fail their tenants alone, with clear reasons",
           "[integration][failure]") {
   TestFleet fleet;
@@ -100,4 +143,88 @@ TEST_CASE("a wrong ciphertext and a closed port fail their tenants alone, with c
              Catch::Contains("charlie: cannot connect to 127.0.0.1:") && Catch::Contains("Connection refused"));
   CHECK_THAT(result.out, Catch::Contains("gave up after 2 attempts"));
   CHECK(fleet.ledger(good).size() == 1);
+}
+
+TEST_CASE("an invalid index left by a failed CREATE INDEX CONCURRENTLY fails its migration until it is dropped",
+          "[integration][failure]") {
+  TestFleet fleet;
+  const auto tenant = fleet.add_tenant("acme-corp");
+  fleet.query(tenant,
+              "CREATE TABLE users (id int, email text);"
+              "INSERT INTO users VALUES (1, 'a@example.com'), (2, 'a@example.com'), (3, 'b@example.com')");
+  fleet.write_migration("20250101000001_unique_email.sql",
+                        "-- migrate:up transaction:false\n"                                 // 1
+                        "-- one account per address\n"                                      // 2
+                        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS Users_Email_Key\n"  // 3
+                        "  ON users (email);\n"                                             // 4
+                        "-- migrate:down transaction:false\n"
+                        "DROP INDEX CONCURRENTLY IF EXISTS users_email_key;\n");
+  const std::string advice =
+      "invalid index \"public\".\"users_email_key\" (a failed CREATE INDEX CONCURRENTLY leaves one, and IF NOT "
+      "EXISTS then skips it): run DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"users_email_key\"; then run again";
+  const auto invalid = [&] {
+    return fleet
+        .query(tenant,
+               "SELECT count(*) FROM pg_index WHERE NOT indisvalid "
+               "AND indexrelid = to_regclass('public.users_email_key')")[0][0]
+        .as<int>();
+  };
+
+  const auto first = fleet.migrate({"tenant", "acme-corp"});
+  INFO(first.all());
+  CHECK(first.exit_code == 1);
+  CHECK_THAT(first.out, Catch::Contains("acme-corp: FAILED: 20250101000001_unique_email.sql:3: could not create "
+                                        "unique index \"users_email_key\"\n"
+                                        "DETAIL:  Key (email)=(a@example.com) is duplicated.\n" +
+                                        advice));
+  CHECK(invalid() == 1);
+  CHECK(fleet.ledger(tenant).empty());
+
+  // IF NOT EXISTS now skips the statement: the section succeeds, but the index is still broken.
+  const auto second = fleet.migrate({"tenant", "acme-corp"});
+  INFO(second.all());
+  CHECK(second.exit_code == 1);
+  CHECK_THAT(second.out, Catch::Contains("acme-corp: FAILED: 20250101000001_unique_email.sql:1: " + advice));
+  CHECK(fleet.ledger(tenant).empty());
+
+  fleet.query(tenant, "DROP INDEX users_email_key; DELETE FROM users WHERE id = 2");
+  const auto third = fleet.migrate({"tenant", "acme-corp"});
+  INFO(third.all());
+  CHECK(third.exit_code == 0);
+  CHECK(fleet.ledger(tenant) == std::vector<std::pair<std::string, int>>{{"20250101000001_unique_email.sql", 1}});
+  CHECK(fleet.query(tenant, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email_key'::regclass")[0][0]
+            .as<bool>());
+}
+
+TEST_CASE("a transaction:false down section that leaves an invalid index fails the rollback, keeping its row",
+          "[integration][failure]") {
+  TestFleet fleet;
+  const auto tenant = fleet.add_tenant("acme-corp");
+  fleet.query(tenant, "CREATE TABLE users (id int, email text); INSERT INTO users VALUES (1, 'a@x'), (2, 'a@x')");
+  fleet.write_migration("20250101000001_email_index.sql",
+                        "-- migrate:up transaction:false\n"
+                        "CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email ON users (email);\n"
+                        "-- migrate:down transaction:false\n"                                                   // 3
+                        "DROP INDEX CONCURRENTLY IF EXISTS users_email;\n"                                      // 4
+                        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS users_email_key ON users (email);\n");  // 5
+  REQUIRE(fleet.migrate({"tenant", "acme-corp"}).exit_code == 0);
+
+  const auto rollback = fleet.migrate({"rollback", "--tenant", "acme-corp"});
+  INFO(rollback.all());
+  CHECK(rollback.exit_code == 1);
+  CHECK_THAT(
+      rollback.all(),
+      Catch::Contains("20250101000001_email_index.sql:5: could not create unique index \"users_email_key\"\n"
+                      "DETAIL:  Key (email)=(a@x) is duplicated.\n"
+                      "invalid index \"public\".\"users_email_key\"") &&
+          Catch::Contains("run DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"users_email_key\"; then run again"));
+  CHECK(fleet.ledger(tenant) == std::vector<std::pair<std::string, int>>{{"20250101000001_email_index.sql", 1}});
+
+  // IF NOT EXISTS now skips the failing statement: the row still stays.
+  const auto again = fleet.migrate({"rollback", "--tenant", "acme-corp"});
+  INFO(again.all());
+  CHECK(again.exit_code == 1);
+  CHECK_THAT(again.all(),
+             Catch::Contains("20250101000001_email_index.sql:3: invalid index \"public\".\"users_email_key\""));
+  CHECK(fleet.ledger(tenant) == std::vector<std::pair<std::string, int>>{{"20250101000001_email_index.sql", 1}});
 }

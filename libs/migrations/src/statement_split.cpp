@@ -1,5 +1,6 @@
 #include "migrate/migrations/statement_split.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace migrate::migrations {
@@ -16,16 +17,15 @@ std::string_view dollar_tag(std::string_view sql, std::size_t at) {
 
 }  // namespace
 
-std::vector<std::string> split_statements(std::string_view sql) {
-  std::vector<std::string> statements;
-  std::string current;
-  bool has_code = false;  // current holds more than blanks and comments
+std::vector<Statement> split_statements(std::string_view sql) {
+  std::vector<Statement> statements;
+  Statement current;  // empty text: no code yet since the last ';'
   auto finish = [&] {
-    if (has_code) statements.push_back(current);
-    current.clear();
-    has_code = false;
+    if (!current.text.empty()) statements.push_back(std::move(current));
+    current = {};
   };
 
+  int line = 1;  // the line sql[i] is on
   std::size_t i = 0;
   while (i < sql.size()) {
     const char c = sql[i];
@@ -72,7 +72,7 @@ std::vector<std::string> split_statements(std::string_view sql) {
         end = close == std::string_view::npos ? sql.size() : close + tag.size();
       }
     } else if (c == ';') {
-      current += c;
+      if (!current.text.empty()) current.text += c;
       finish();
       i = end;
       continue;
@@ -80,8 +80,10 @@ std::vector<std::string> split_statements(std::string_view sql) {
       code = false;
     }
     end = std::min(end, sql.size());
-    current.append(sql.substr(i, end - i));
-    has_code = has_code || code;
+    const auto token = sql.substr(i, end - i);
+    if (code && current.text.empty()) current.line = line;
+    if (code || !current.text.empty()) current.text.append(token);
+    line += static_cast<int>(std::count(token.begin(), token.end(), '\n'));
     i = end;
   }
   finish();

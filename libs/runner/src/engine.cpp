@@ -11,6 +11,7 @@
 #include "migrate/migrations/statement_split.hpp"
 #include "migrate/pg/connection.hpp"
 #include "migrate/pg/errors.hpp"
+#include "migrate/runner/invalid_indexes.hpp"
 #include "migrate/runner/plan.hpp"
 
 namespace migrate::runner {
@@ -24,36 +25,62 @@ std::chrono::milliseconds since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
 
-// "file.sql:LINE: message", where LINE is the file line PostgreSQL's "LINE n:" points at.
-MigrationError migration_error(const MigrationFile& file, const Section& section, const std::exception& error) {
+// "file.sql:LINE: message" for an error in a text that starts on line `text_line` of `file`: LINE
+// is the line PostgreSQL's "LINE n:" points at. Without one, or when it points into a query of
+// PostgreSQL's own (shown after "QUERY:", as for an error in a DO block), a single statement
+// (`statement`) names its first line and a whole section no line.
+MigrationError migration_error(const MigrationFile& file, int text_line, bool statement, const std::exception& error) {
   const std::string message = pg::describe(error);
   std::string where = file.path.filename().string();
   static const std::regex line_marker(R"(LINE (\d+):)");
   std::smatch match;
-  if (std::regex_search(message, match, line_marker))
-    where += ":" + std::to_string(section.first_line + std::stoi(match[1].str()));
+  if (message.find("\nQUERY:") == std::string::npos && std::regex_search(message, match, line_marker))
+    where += ":" + std::to_string(text_line + std::stoi(match[1].str()) - 1);
+  else if (statement)
+    where += ":" + std::to_string(text_line);
   return MigrationError(where + ": " + message);
 }
 
-// Runs `section` of `file` in `tx`: one multi-statement text, so dollar quotes and strings stay whole.
-void run_section(pqxx::transaction_base& tx, const MigrationFile& file, const Section& section) {
+// Runs `sql`, which starts on line `text_line` of `file`, in `tx`. A SQL error becomes a
+// MigrationError; a broken connection or an in-doubt commit stays what it is.
+void run_text(pqxx::transaction_base& tx, const MigrationFile& file, const std::string& sql, int text_line,
+              bool statement) {
   try {
-    tx.exec(section.sql);
+    tx.exec(sql);
   } catch (const pqxx::in_doubt_error&) {
     throw;
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const pqxx::failure& error) {
     interrupt::throw_if_requested();  // cancelled because the run was asked to stop
-    throw migration_error(file, section, error);
+    throw migration_error(file, text_line, statement, error);
   }
 }
 
-// A transaction:false section: statement by statement, outside any transaction.
+// Runs `section` of `file` in `tx`: one multi-statement text, so dollar quotes and strings stay whole.
+void run_section(pqxx::transaction_base& tx, const MigrationFile& file, const Section& section) {
+  run_text(tx, file, section.sql, section.first_line + 1, false);
+}
+
+// A transaction:false section: statement by statement, outside any transaction. An error names
+// the failing statement's line. Then, whether it failed or not, an invalid index the section
+// mentions (a failed CREATE INDEX CONCURRENTLY) fails it, saying how to drop the index.
 void run_section_outside_transaction(pqxx::connection_base& db, const MigrationFile& file, const Section& section) {
-  pqxx::nontransaction tx(db);
-  for (const auto& statement : migrations::split_statements(section.sql))
-    run_section(tx, file, {statement, false, section.first_line});
+  std::optional<MigrationError> failure;
+  try {
+    pqxx::nontransaction tx(db);
+    for (const auto& statement : migrations::split_statements(section.sql))
+      run_text(tx, file, statement.text, section.first_line + statement.line, true);
+  } catch (const MigrationError& error) {
+    failure = error;
+  }
+  const auto invalid = invalid_indexes_in(db, section.sql);
+  if (!invalid.empty()) {
+    const std::string what = failure ? std::string(failure->what()) + "\n"
+                                     : file.path.filename().string() + ":" + std::to_string(section.first_line) + ": ";
+    throw MigrationError(what + invalid_index_advice(invalid));
+  }
+  if (failure) throw *failure;
 }
 
 void tell_pending(StepListener* listener, const UpPlan& plan) {

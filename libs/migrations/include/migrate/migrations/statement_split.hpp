@@ -7,9 +7,15 @@
 
 namespace migrate::migrations {
 
+struct Statement {
+  std::string text;  // from its first token to its ';' (kept), without the blanks and comments before it
+  int line = 1;      // the line of `sql` that `text` starts on, counting from 1
+};
+
 // The statements of `sql`, split on semicolons outside quotes ('...', E'...', "..."),
 // dollar-quoted bodies ($$...$$, $tag$...$tag$) and comments (--, nested /* */). Statements that
-// are only blanks and comments are dropped.
-std::vector<std::string> split_statements(std::string_view sql);
+// are only blanks and comments are dropped. PostgreSQL's "LINE n:" in an error for a statement
+// points at line `line + n - 1` of `sql`.
+std::vector<Statement> split_statements(std::string_view sql);
 
 }  // namespace migrate::migrations
