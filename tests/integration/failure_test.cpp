@@ -174,8 +174,8 @@ TEST_CASE("an invalid index left by a failed CREATE INDEX CONCURRENTLY fails its
   INFO(first.all());
   CHECK(first.exit_code == 1);
   CHECK_THAT(first.out, Catch::Contains("acme-corp: FAILED: 20250101000001_unique_email.sql:3: could not create "
-                                        "unique index \"users_email_key\"\n"
-                                        "DETAIL:  Key (email)=(a@example.com) is duplicated.\n" +
+                                        "unique index \"users_email_key\"\\n"
+                                        "DETAIL:  Key (email)=(a@example.com) is duplicated.\\n" +
                                         advice));
   CHECK(invalid() == 1);
   CHECK(fleet.ledger(tenant).empty());
@@ -214,8 +214,8 @@ TEST_CASE("a transaction:false down section that leaves an invalid index fails t
   CHECK(rollback.exit_code == 1);
   CHECK_THAT(
       rollback.all(),
-      Catch::Contains("20250101000001_email_index.sql:5: could not create unique index \"users_email_key\"\n"
-                      "DETAIL:  Key (email)=(a@x) is duplicated.\n"
+      Catch::Contains("20250101000001_email_index.sql:5: could not create unique index \"users_email_key\"\\n"
+                      "DETAIL:  Key (email)=(a@x) is duplicated.\\n"
                       "invalid index \"public\".\"users_email_key\"") &&
           Catch::Contains("run DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"users_email_key\"; then run again"));
   CHECK(fleet.ledger(tenant) == std::vector<std::pair<std::string, int>>{{"20250101000001_email_index.sql", 1}});

@@ -95,9 +95,9 @@ std::string describe(const std::exception& error) {
     // libpq starts server errors with "ERROR:  "; the severity adds nothing for an operator.
     for (const char* prefix : {"ERROR:  ", "FATAL:  "})
       if (line.rfind(prefix, 0) == 0) line.erase(0, std::char_traits<char>::length(prefix));
-    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+    if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" ^") == std::string::npos) continue;  // blank, or the caret under LINE
-    text += (text.empty() ? "" : " | ") + line;
+    text += (text.empty() ? "" : "\n") + line;
   }
   return scrub(std::move(text));
 }

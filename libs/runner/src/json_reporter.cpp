@@ -74,7 +74,8 @@ class JsonReporter : public Reporter {
       failures.push_back({{"tenant", outcome.slug}, {"reason", outcome.reason}});
     Json interrupted = Json::array();
     for (const auto& outcome : summary.stopped)
-      interrupted.push_back({{"tenant", outcome.slug}, {"reason", outcome.reason}, {"migrations", outcome.steps.size()}});
+      interrupted.push_back(
+          {{"tenant", outcome.slug}, {"reason", outcome.reason}, {"migrations", outcome.steps.size()}});
     emit("summary", {{"tenants", summary.total},
                      {"migrated", summary.migrated},
                      {"up_to_date", summary.up_to_date},

@@ -32,8 +32,9 @@ bool is_transient_connect_message(std::string_view message);
 // (password=..., postgresql://user:pass@) replaced by <redacted>, trimmed of trailing blanks.
 std::string scrub(std::string message, std::string_view secret = {});
 
-// A libpqxx error as one line fit for an operator: PostgreSQL's message, then its DETAIL, HINT
-// and LINE context joined with " | ", without the severity prefix or the caret line; scrubbed.
+// A libpqxx error as text fit for an operator: PostgreSQL's message, then its DETAIL, HINT and
+// LINE context on lines of their own, without the severity prefix or the caret line; scrubbed.
+// (Text output shows a newline as \n, see printable().)
 std::string describe(const std::exception& error);
 
 }  // namespace migrate::pg
