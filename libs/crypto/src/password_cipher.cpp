@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "migrate/core/error.hpp"
 #include "migrate/crypto/hex.hpp"
 
 namespace migrate::crypto {
@@ -20,11 +21,11 @@ struct CipherContextDeleter {
 };
 using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, CipherContextDeleter>;
 
-// Throws std::runtime_error `message` with OpenSSL's error queue cleared, so that nothing stale
+// Throws RunError `message` with OpenSSL's error queue cleared, so that nothing stale
 // from this failure turns up in a later error.
 [[noreturn]] void fail(const char* message) {
   ERR_clear_error();
-  throw std::runtime_error(message);
+  throw RunError(message);
 }
 
 // The one reason for every value of the right form that does not decrypt: bad padding, an empty

@@ -5,14 +5,15 @@
 #include <string>
 #include <string_view>
 
+#include "migrate/core/error.hpp"
 #include "migrate/crypto/secret.hpp"
 
 namespace migrate::crypto {
 
 // Why a stored password could not be decrypted. The message names the problem, never the bytes.
-class DecryptError : public std::runtime_error {
+class DecryptError : public RunError {
  public:
-  using std::runtime_error::runtime_error;
+  explicit DecryptError(const std::string& message) : RunError(message) {}
 };
 
 // The plaintext password of `stored`. A value of the wrong form (empty, no ':', an IV that is not
