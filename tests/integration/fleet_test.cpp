@@ -185,7 +185,8 @@ TEST_CASE("a tenant whose server refuses connections for its first seconds succe
       fleet.central_db());
 
   auto run = fleet.spawn({"all-tenants"});
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  support::wait_until("the late tenant's first refusal",
+                      [&] { return run.output_so_far().find("late: attempt 1 failed") != std::string::npos; });
   const auto started = support::run({script, "start", dir.string()});
   const auto result = run.wait();
   support::run({script, "stop", dir.string()});
