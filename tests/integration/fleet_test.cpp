@@ -11,6 +11,7 @@
 #include "migrate/crypto/password_cipher.hpp"
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
+#include "support/other_cluster.hpp"
 #include "support/wait.hpp"
 
 using support::TestFleet;
@@ -153,25 +154,9 @@ TEST_CASE("fail-fast starts no tenant after the first failure", "[integration][f
 
 TEST_CASE("a tenant whose server refuses connections for its first seconds succeeds after retries",
           "[integration][fleet]") {
-  const auto dir = std::filesystem::temp_directory_path() / support::unique_name("migrate-late-") / "pg";
-  const int port = support::free_port();
-  const std::string script = std::string(MIGRATE_SOURCE_DIR) + "/scripts/pg-cluster.sh";
-  REQUIRE(support::run({script, "start", dir.string(), std::to_string(port)}).exit_code == 0);
-  std::string password;
-  {
-    std::ifstream env(dir / "env");
-    for (std::string line; std::getline(env, line);)
-      if (line.rfind("export PGPASSWORD=", 0) == 0) password = line.substr(18);
-  }
-  const std::string late_admin =
-      "host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=postgres password=" + password;
-  {
-    pqxx::connection admin(late_admin);
-    pqxx::nontransaction tx(admin);
-    tx.exec("CREATE ROLE late_tenant LOGIN PASSWORD 'late-password-1'");
-    tx.exec("CREATE DATABASE late_tenant OWNER late_tenant");
-  }
-  REQUIRE(support::run({script, "stop", dir.string()}).exit_code == 0);
+  support::OtherCluster late_server;
+  late_server.create_tenant_database("late_tenant", "late-password-1", "late_tenant");
+  late_server.stop();
 
   TestFleet fleet("retry:\n  attempts: 10\n  initialDelayMs: 300\n  maxDelayMs: 1500\n");
   fleet.write_simple_migrations(1, 2);
@@ -180,22 +165,20 @@ TEST_CASE("a tenant whose server refuses connections for its first seconds succe
   support::admin_exec(
       "INSERT INTO tenants (id, slug, db_host, db_port, db_name, db_user, db_password_encrypted) VALUES "
       "('late-id', 'late', '127.0.0.1', " +
-          std::to_string(port) + ", 'late_tenant', 'late_tenant', '" +
+          std::to_string(late_server.port()) + ", 'late_tenant', 'late_tenant', '" +
           migrate::crypto::encrypt_password("late-password-1", key) + "')",
       fleet.central_db());
 
   auto run = fleet.spawn({"all-tenants"});
   support::wait_until("the late tenant's first refusal",
                       [&] { return run.output_so_far().find("late: attempt 1 failed") != std::string::npos; });
-  const auto started = support::run({script, "start", dir.string()});
+  late_server.start();
   const auto result = run.wait();
-  support::run({script, "stop", dir.string()});
-  INFO(started.all() << result.all());
+  INFO(result.all());
   CHECK(result.exit_code == 0);
   CHECK_THAT(result.out,
              Catch::Contains("late: attempt 1 failed, retrying in") && Catch::Contains("Connection refused"));
   CHECK_THAT(result.out, Catch::Contains("2 migrated, 0 up to date, 0 failed"));
-  std::filesystem::remove_all(dir.parent_path());
 }
 
 TEST_CASE("log format json writes one JSON object per line and event", "[integration][fleet]") {

@@ -5,6 +5,7 @@
 
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
+#include "support/other_cluster.hpp"
 #include "support/wait.hpp"
 
 using support::TestFleet;
@@ -56,52 +57,37 @@ TEST_CASE("a backend terminated in the middle of a migration is retried, with li
 }
 
 TEST_CASE("a restart of the tenants' server in the middle of a fleet run is retried", "[integration][tenant_job]") {
-  const auto dir = std::filesystem::temp_directory_path() / support::unique_name("migrate-restart-") / "pg";
-  const int port = support::free_port();
-  const std::string script = std::string(MIGRATE_SOURCE_DIR) + "/scripts/pg-cluster.sh";
-  REQUIRE(support::run({script, "start", dir.string(), std::to_string(port)}).exit_code == 0);
-  std::string password;
-  {
-    std::ifstream env(dir / "env");
-    for (std::string line; std::getline(env, line);)
-      if (line.rfind("export PGPASSWORD=", 0) == 0) password = line.substr(18);
-  }
-  const std::string other = "host=127.0.0.1 port=" + std::to_string(port) + " user=postgres password=" + password;
+  support::OtherCluster other;
   TestFleet fleet("retry:\n  attempts: 10\n  initialDelayMs: 200\n  maxDelayMs: 1000\n");
   fleet.write_simple_migrations(1, 1);
   fleet.write_migration("20250101000002_slow.sql", "-- migrate:up\nSELECT pg_sleep(0.5);\n");
   for (int i = 0; i < 6; ++i) {
     const auto slug = "tenant-" + std::to_string(i);
     const auto tenant = fleet.add_tenant(slug);
-    pqxx::connection admin(other + " dbname=postgres");
-    pqxx::nontransaction tx(admin);
-    tx.exec("CREATE ROLE " + tx.quote_name(tenant.role) + " LOGIN PASSWORD " + tx.quote(tenant.password));
-    tx.exec("CREATE DATABASE " + tx.quote_name(tenant.db) + " OWNER " + tx.quote_name(tenant.role));
+    other.create_tenant_database(tenant.role, tenant.password, tenant.db);
   }
-  support::admin_exec("UPDATE tenants SET db_port = " + std::to_string(port), fleet.central_db());
+  support::admin_exec("UPDATE tenants SET db_port = " + std::to_string(other.port()), fleet.central_db());
 
   auto run = fleet.spawn({"all-tenants", "--concurrency", "2"});
   support::wait_until("a tenant migration to run on the other server", [&] {
-    pqxx::connection admin(other + " dbname=postgres");
+    pqxx::connection admin(other.admin_conninfo());
     return pqxx::nontransaction(admin)
                .exec(
                    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(0.5)%' AND "
                    "pid <> pg_backend_pid()")[0][0]
                .as<int>() > 0;
   });
-  REQUIRE(support::run({script, "stop", dir.string()}).exit_code == 0);
-  REQUIRE(support::run({script, "start", dir.string()}).exit_code == 0);
+  other.stop();
+  other.start();
   const auto result = run.wait();
   INFO(result.all());
   CHECK(result.exit_code == 0);
   CHECK_THAT(result.out, Catch::Contains("retrying in"));
   CHECK_THAT(result.out, Catch::Contains("6 migrated, 0 up to date, 0 failed"));
   for (const auto& tenant : fleet.tenants()) {
-    pqxx::connection admin(other + " dbname=" + tenant.db);
+    pqxx::connection admin(other.admin_conninfo(tenant.db));
     CHECK(pqxx::nontransaction(admin).exec("SELECT count(*) FROM knex_migrations")[0][0].as<int>() == 2);
   }
-  support::run({script, "stop", dir.string()});
-  std::filesystem::remove_all(dir.parent_path());
 }
 
 TEST_CASE("events and the summary say what committed, in both transaction modes", "[integration][tenant_job]") {

@@ -17,6 +17,20 @@ CentralReader::CentralReader(const config::Settings& settings)
   }
 }
 
+registry::TenantRecord CentralReader::find_tenant(const std::string& slug_or_id) {
+  std::optional<registry::TenantRecord> tenant;
+  try {
+    tenant = read([&](registry::TenantRegistry& tenants) { return tenants.find(slug_or_id); });
+  } catch (const Error& error) {
+    throw InputError("cannot read tenants table " + settings_.tenants_table + ": " + error.what());
+  }
+  if (!tenant)
+    throw InputError("no tenant with slug or id '" + slug_or_id + "' in table " + settings_.tenants_table +
+                     " (environment " + settings_.environment + ")");
+  close();
+  return *tenant;
+}
+
 void CentralReader::open() {
   central_ = std::make_unique<pg::Connection>(target_, connect_options());
   tenants_ = std::make_unique<registry::TenantRegistry>(*central_, settings_.tenants_table);

@@ -38,6 +38,11 @@ class CentralReader {
     }
   }
 
+  // The tenant whose slug or id is `slug_or_id`, whatever its status; then the connection is
+  // closed (one-tenant commands need it no longer). InputError when there is none or the table
+  // cannot be read.
+  registry::TenantRecord find_tenant(const std::string& slug_or_id);
+
   // Closes the connection (one-tenant commands need it no longer).
   void close() {
     tenants_.reset();

@@ -28,19 +28,7 @@ struct Preflight {
         central(config) {}
 
   // The tenant asked for. The central connection is not needed after it and is closed.
-  registry::TenantRecord one_tenant(const std::string& slug_or_id) {
-    std::optional<registry::TenantRecord> tenant;
-    try {
-      tenant = central.read([&](registry::TenantRegistry& tenants) { return tenants.find(slug_or_id); });
-    } catch (const Error& error) {
-      throw InputError("cannot read tenants table " + settings.tenants_table + ": " + error.what());
-    }
-    if (!tenant)
-      throw InputError("no tenant with slug or id '" + slug_or_id + "' in table " + settings.tenants_table +
-                       " (environment " + settings.environment + ")");
-    central.close();
-    return *tenant;
-  }
+  registry::TenantRecord one_tenant(const std::string& slug_or_id) { return central.find_tenant(slug_or_id); }
 
   // Pages of active tenants, the central connection reopened when it drops.
   TenantPages pages() {
@@ -287,26 +275,16 @@ int migrate_central(const config::Settings& settings, const EngineOptions& engin
 int unlock_tenant(const config::Settings& settings, const std::string& slug_or_id, Reporter& reporter) {
   const auto key = crypto::key_from_environment();
   const ledger::Ledger ledger(settings.tenant_migrations.table_name);
-  CentralReader central(settings);
-  std::optional<registry::TenantRecord> tenant;
-  try {
-    tenant = central.read([&](registry::TenantRegistry& tenants) { return tenants.find(slug_or_id); });
-  } catch (const Error& error) {
-    throw InputError("cannot read tenants table " + settings.tenants_table + ": " + error.what());
-  }
-  if (!tenant)
-    throw InputError("no tenant with slug or id '" + slug_or_id + "' in table " + settings.tenants_table +
-                     " (environment " + settings.environment + ")");
-  central.close();
+  const auto tenant = CentralReader(settings).find_tenant(slug_or_id);
   TenantOutcome outcome;
   try {
-    outcome = run_tenant(*tenant, {key, settings, reporter}, [&](pg::Connection& db, TenantOutcome&) {
+    outcome = run_tenant(tenant, {key, settings, reporter}, [&](pg::Connection& db, TenantOutcome&) {
       const int was = ledger::force_unlock(db, ledger);
-      reporter.line(tenant->label() + ": " + ledger.lock_table_name() +
+      reporter.line(tenant.label() + ": " + ledger.lock_table_name() +
                     (was == 0 ? " was not locked" : " unlocked (is_locked was " + std::to_string(was) + ")"));
     });
   } catch (const InputError& error) {
-    throw InputError(tenant->label() + ": " + error.what());
+    throw InputError(tenant.label() + ": " + error.what());
   }
   if (outcome.state != TenantState::up_to_date) reporter.tenant_finished(outcome);
   return exit_status_of(outcome);
