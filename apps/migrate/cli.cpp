@@ -9,9 +9,11 @@
 
 #include "migrate/config/knexfile.hpp"
 #include "migrate/core/error.hpp"
+#include "migrate/core/printable.hpp"
 #include "migrate/core/text.hpp"
 #include "migrate/migrations/new_migration.hpp"
 #include "migrate/pg/errors.hpp"
+#include "migrate/pg/target.hpp"
 #include "migrate/runner/commands.hpp"
 #include "signals.hpp"
 
@@ -72,6 +74,7 @@ void add_tx_mode(CLI::App& command, Arguments& args) {
 }  // namespace
 
 int run(int argc, char** argv) {
+  pg::detach_environment();
   Arguments args;
   CLI::App app{"migrate: keeps every tenant database of a fleet on one schema", "migrate"};
   app.fallthrough();
@@ -160,10 +163,10 @@ int run(int argc, char** argv) {
     if (*central) return runner::migrate_central(settings, engine, *make_reporter(args, true));
     if (*unlock) return runner::unlock_tenant(settings, args.tenant, *make_reporter(args, true));
   } catch (const Error& error) {
-    std::cerr << "migrate: error: " << pg::scrub(error.what()) << '\n';
+    std::cerr << "migrate: error: " << printable(pg::scrub(error.what())) << '\n';
     return error.exit_status();
   } catch (const std::exception& error) {
-    std::cerr << "migrate: error: " << pg::scrub(error.what()) << '\n';
+    std::cerr << "migrate: error: " << printable(pg::scrub(error.what())) << '\n';
     return exit_failed;
   }
   return exit_input;

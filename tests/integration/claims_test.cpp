@@ -53,3 +53,33 @@ TEST_CASE("a tenant claimed by another replica is left to it, then checked curre
   CHECK_THAT(one.out, Catch::Contains("1 migrated"));
   for (const auto& tenant : fleet.tenants()) CHECK(fleet.ledger(tenant).size() == 2);
 }
+
+TEST_CASE("a replica waits for the one that claimed a tenant, however long its migration takes",
+          "[integration][claims]") {
+  TestFleet fleet("run:\n  lockWaitSeconds: 1\n");
+  fleet.write_migration("20250101000001_slow.sql", "-- migrate:up\nSELECT pg_sleep(3);\n");
+  const auto alpha = fleet.add_tenant("alpha");
+  auto first = fleet.spawn({"all-tenants"});
+  support::wait_for_query(alpha.db, "pg_sleep(3)");
+  const auto second = fleet.migrate({"all-tenants"});
+  const auto one = first.wait();
+  INFO(one.all() << "\n---\n" << second.all());
+  CHECK(one.exit_code == 0);
+  CHECK(second.exit_code == 0);
+  CHECK_THAT(second.out, Catch::Contains("0 failed, 1 left to other replicas"));
+}
+
+TEST_CASE("a replica does not report success for a tenant the claiming replica failed", "[integration][claims]") {
+  TestFleet fleet;
+  fleet.write_migration("20250101000001_fails_slowly.sql", "-- migrate:up\nSELECT pg_sleep(1);\nSELECT 1/0;\n");
+  const auto alpha = fleet.add_tenant("alpha");
+  auto first = fleet.spawn({"all-tenants"});
+  support::wait_for_query(alpha.db, "pg_sleep(1)");
+  const auto second = fleet.migrate({"all-tenants"});
+  const auto one = first.wait();
+  INFO(one.all() << "\n---\n" << second.all());
+  CHECK(one.exit_code == 1);
+  CHECK(second.exit_code == 1);
+  CHECK_THAT(second.out,
+             Catch::Contains("alpha: FAILED: 20250101000001_fails_slowly.sql") && Catch::Contains("division by zero"));
+}

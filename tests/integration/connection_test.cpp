@@ -212,3 +212,15 @@ TEST_CASE("tenants behind PgBouncer are migrated: nothing in the startup packet 
   bouncer.wait();
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("PGHOSTADDR in the environment never redirects a tenant connection", "[integration][connection]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  const auto tenant = fleet.add_tenant("acme-corp");
+  support::admin_exec("UPDATE tenants SET db_host = 'tenant-db.invalid' WHERE slug = 'acme-corp'", fleet.central_db());
+  const auto result = fleet.migrate({"tenant", "acme-corp"}, {{"PGHOSTADDR", support::cluster_host()}});
+  INFO(result.all());
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.out, Catch::Contains("cannot connect to tenant-db.invalid:"));
+  CHECK(fleet.ledger(tenant).empty());
+}

@@ -148,3 +148,17 @@ TEST_CASE("json output parses line by line and keeps slugs and reasons as they w
   CHECK(reasons[forged_slug] == "20250101000002_careful.sql: boom: " + forged_note + context);
   CHECK(reasons["latin"] == "20250101000002_careful.sql: invalid byte sequence for encoding \"UTF8\": 0xff");
 }
+
+TEST_CASE("an error line on stderr cannot be forged either", "[integration][output]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  const auto tenant = fleet.add_tenant("alpha");
+  REQUIRE(fleet.migrate({"tenant", "alpha"}).exit_code == 0);
+  // A ledger name written by the tenant's own database user, then named in a refusal.
+  fleet.query(tenant, "UPDATE knex_migrations SET name = E'x.sql\\nSummary: all good\\x1b[2K'");
+  const auto result = fleet.migrate({"rollback", "--tenant", "alpha"});
+  INFO(result.all());
+  CHECK(result.exit_code == 2);
+  CHECK(result.err.find('\x1b') == std::string::npos);
+  CHECK_THAT(result.err, Catch::Contains("cannot roll back x.sql\\nSummary: all good\\x1b[2K: its file is not in"));
+}

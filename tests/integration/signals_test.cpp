@@ -6,6 +6,11 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -30,6 +35,77 @@ int running_sleeps(const TestFleet& fleet) {
   for (const auto& tenant : fleet.tenants()) count += support::backends_running(tenant.db, "pg_sleep(600)").size();
   return count;
 }
+
+// A TCP relay to the test cluster that relays only its first connection: later ones (libpq's
+// cancel requests) are accepted and never answered, as by a server that hangs.
+class FirstConnectionRelay {
+ public:
+  FirstConnectionRelay() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener_, 16) == 0);
+    socklen_t size = sizeof address;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FirstConnectionRelay() {
+    stopping_ = true;
+    ::shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    for (const int fd : held_) ::close(fd);
+    ::close(listener_);
+  }
+  int port() const { return port_; }
+  // How many connections came after the first (cancel requests).
+  int held() const { return held_count_; }
+
+ private:
+  void serve() {
+    int client = -1;
+    int server = -1;
+    while (!stopping_) {
+      std::vector<pollfd> fds = {{listener_, POLLIN, 0}};
+      if (client >= 0) fds.push_back({client, POLLIN, 0}), fds.push_back({server, POLLIN, 0});
+      if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
+      if (fds[0].revents) {
+        const int accepted = ::accept(listener_, nullptr, nullptr);
+        if (accepted < 0) break;
+        if (client >= 0) {
+          held_.push_back(accepted);  // a cancel request: never answered
+          ++held_count_;
+          continue;
+        }
+        client = accepted;
+        server = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in target{};
+        target.sin_family = AF_INET;
+        target.sin_port = htons(static_cast<uint16_t>(support::cluster_port()));
+        ::inet_pton(AF_INET, support::cluster_host().c_str(), &target.sin_addr);
+        if (::connect(server, reinterpret_cast<sockaddr*>(&target), sizeof target) != 0) break;
+        continue;
+      }
+      for (std::size_t i = 1; i < fds.size(); ++i) {
+        if (!fds[i].revents) continue;
+        char buffer[8192];
+        const auto got = ::read(fds[i].fd, buffer, sizeof buffer);
+        if (got <= 0) return;
+        const int to = fds[i].fd == client ? server : client;
+        if (::write(to, buffer, static_cast<std::size_t>(got)) != got) return;
+      }
+    }
+  }
+
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::vector<int> held_;
+  std::atomic<int> held_count_{0};
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -125,4 +201,78 @@ TEST_CASE("Ctrl-C in encrypt gives the terminal its echo back", "[integration][s
   REQUIRE(::tcgetattr(terminal, &settings) == 0);
   CHECK((settings.c_lflag & ECHO) != 0);
   ::close(terminal);
+}
+
+TEST_CASE("a signal while the central database is read stops with 143, not as an input error",
+          "[integration][signals]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  fleet.add_tenant("alpha");
+  const std::vector<std::vector<std::string>> commands = {{"all-tenants"}, {"tenant", "alpha"}};
+  for (const auto& args : commands) {
+    INFO(args[0]);
+    pqxx::connection blocker(support::admin_conninfo(fleet.central_db()));
+    pqxx::work hold(blocker);
+    hold.exec("LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE");
+    auto run = fleet.spawn(args);
+    support::wait_until("the tenants query to wait for the lock", [&] {
+      return support::admin_exec("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + fleet.central_db() +
+                                 "' AND wait_event_type = 'Lock'")[0][0]
+                 .as<int>() > 0;
+    });
+    run.signal(SIGTERM);
+    const auto result = run.wait();
+    hold.abort();
+    INFO(result.all());
+    CHECK(result.exit_code == 143);
+    CHECK_THAT(result.err, !Catch::Contains("cannot read tenants table"));
+  }
+}
+
+TEST_CASE("a stop lets a transaction:false section finish: no invalid index, the migration recorded",
+          "[integration][signals]") {
+  TestFleet fleet;
+  fleet.write_migration("20250101000001_items.sql", "-- migrate:up\nCREATE TABLE items (id int);\n");
+  const auto tenant = fleet.add_tenant("alpha");
+  REQUIRE(fleet.migrate({"tenant", "alpha"}).exit_code == 0);
+  fleet.write_migration(
+      "20250101000002_index.sql",
+      "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY IF NOT EXISTS items_id ON items (id);\n");
+  fleet.write_migration("20250101000003_after.sql", "-- migrate:up\nCREATE TABLE after_index (id int);\n");
+  // An old snapshot held open: CREATE INDEX CONCURRENTLY waits for it to end.
+  pqxx::connection reader(support::admin_conninfo(tenant.db));
+  pqxx::transaction<pqxx::isolation_level::repeatable_read> snapshot(reader);
+  snapshot.exec("SELECT count(*) FROM items");
+  auto run = fleet.spawn({"tenant", "alpha"});
+  support::wait_for_query(tenant.db, "CREATE INDEX CONCURRENTLY");
+  run.signal(SIGTERM);
+  snapshot.commit();  // the index build can finish now
+  const auto result = run.wait();
+  INFO(result.all());
+  CHECK(result.exit_code == 143);
+  CHECK(fleet.ledger(tenant) ==
+        std::vector<std::pair<std::string, int>>{{"20250101000001_items.sql", 1}, {"20250101000002_index.sql", 2}});
+  CHECK(
+      fleet.query(tenant, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'items_id'::regclass")[0][0].as<bool>());
+  CHECK_FALSE(fleet.table_exists(tenant, "after_index"));
+  CHECK_THAT(result.out, Catch::Contains("alpha: interrupted by SIGTERM; 1 migration committed before (batch 2)"));
+}
+
+TEST_CASE("a second signal ends the process even when a cancel request hangs", "[integration][signals]") {
+  TestFleet fleet;
+  write_stalling_migrations(fleet);
+  const auto tenant = fleet.add_tenant("alpha");
+  FirstConnectionRelay relay;
+  support::admin_exec("UPDATE tenants SET db_port = " + std::to_string(relay.port()), fleet.central_db());
+  auto run = fleet.spawn({"tenant", "alpha"});
+  support::wait_until("the tenant to stall", [&] { return running_sleeps(fleet) == 1; });
+  run.signal(SIGTERM);
+  support::wait_until("the cancel request to reach the relay, which never answers", [&] { return relay.held() > 0; });
+  run.signal(SIGTERM);
+  std::optional<support::ProcessResult> ended;
+  support::wait_until(
+      "the process to end", [&] { return (ended = run.poll()).has_value(); }, std::chrono::seconds(5));
+  CHECK(ended->exit_code == 143);
+  for (const int pid : support::backends_running(tenant.db, "pg_sleep(600)"))
+    support::admin_exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
 }

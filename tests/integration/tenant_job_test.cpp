@@ -115,3 +115,24 @@ TEST_CASE("events and the summary say what committed, in both transaction modes"
   REQUIRE(failed.is_object());
   CHECK(failed["migrations"] == ledger.size());
 }
+
+TEST_CASE("a deadlock or serialization failure is retried, the transaction having rolled back as a whole",
+          "[integration][tenant_job]") {
+  const std::string code = GENERATE(std::string("deadlock_detected"), std::string("serialization_failure"));
+  INFO(code);
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  // A sequence survives the rollback: the first attempt fails, the second goes through.
+  fleet.write_migration("20250101000002_contended.sql",
+                        "-- migrate:up\nCREATE TABLE t2 (id int);\n"
+                        "DO $$ BEGIN IF nextval('attempts') = 1 THEN RAISE EXCEPTION 'staged' USING ERRCODE = '" +
+                            code + "'; END IF; END $$;\n");
+  const auto tenant = fleet.add_tenant("acme-corp");
+  fleet.query(tenant, "CREATE SEQUENCE attempts");
+  const auto result = fleet.migrate({"tenant", "acme-corp"});
+  INFO(result.all());
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.out, Catch::Contains("acme-corp: attempt 1 failed, retrying in") && Catch::Contains("staged"));
+  CHECK(fleet.ledger(tenant).size() == 2);
+  CHECK(fleet.table_exists(tenant, "t2"));
+}

@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include "migrate/core/interrupt.hpp"
 #include "migrate/pg/cancel.hpp"
 
 namespace migrate::ledger {
@@ -117,7 +118,11 @@ void SessionLock::release() {
   held_ = false;
   if (!db_.is_open()) return;
   const pg::ShieldFromCancel shield(db_);
+  // After a stop request a cancel may have hit the ROLLBACK of the migration's transaction.
+  if (interrupt::requested()) pqxx::nontransaction(db_).exec("ROLLBACK");
   pqxx::work tx(db_);
+  // A stop must not wait for ever behind a session holding the row; the next runner clears a 2.
+  tx.exec("SET LOCAL lock_timeout = '5s'");
   tx.exec_params("UPDATE " + ledger_.quoted_lock_table() + " SET is_locked = 0 WHERE is_locked = $1", held_by_migrate);
   tx.exec("SELECT pg_advisory_unlock(" + key_text(ledger_) + ")");
   tx.commit();

@@ -2,14 +2,27 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 namespace migrate::pg {
 namespace {
 
+// libpq's cancel handle for one connection. Shared, so that a cancel request still running when
+// its connection closes keeps it alive; `busy` keeps one request per connection at a time.
+struct CancelHandle {
+  explicit CancelHandle(PGcancel* handle) : cancel(handle) {}
+  ~CancelHandle() { PQfreeCancel(cancel); }
+  PGcancel* cancel;
+  std::atomic<bool> busy{false};
+};
+
 struct Entry {
-  PGcancel* cancel = nullptr;
+  std::shared_ptr<CancelHandle> handle;
   int shields = 0;
 };
 
@@ -26,28 +39,33 @@ namespace detail {
 void register_for_cancel(const pqxx::connection_base& db, void* pgconn) {
   PGcancel* cancel = PQgetCancel(static_cast<PGconn*>(pgconn));
   if (!cancel) return;
+  auto handle = std::make_shared<CancelHandle>(cancel);
   std::lock_guard lock(mutex);
-  auto& entry = entries()[&db];
-  if (entry.cancel) PQfreeCancel(entry.cancel);
-  entry.cancel = cancel;
+  entries()[&db].handle = std::move(handle);
 }
 
 void unregister_for_cancel(const pqxx::connection_base& db) noexcept {
   std::lock_guard lock(mutex);
-  const auto it = entries().find(&db);
-  if (it == entries().end()) return;
-  if (it->second.cancel) PQfreeCancel(it->second.cancel);
-  entries().erase(it);
+  entries().erase(&db);
 }
 
 }  // namespace detail
 
 void cancel_in_flight() {
-  std::lock_guard lock(mutex);
-  for (auto& [db, entry] : entries()) {
-    if (entry.shields > 0 || !entry.cancel) continue;
-    char error[256];
-    PQcancel(entry.cancel, error, sizeof error);  // nothing in flight is fine too
+  std::vector<std::shared_ptr<CancelHandle>> targets;
+  {
+    std::lock_guard lock(mutex);
+    for (auto& [db, entry] : entries())
+      if (entry.shields == 0 && entry.handle && !entry.handle->busy.exchange(true)) targets.push_back(entry.handle);
+  }
+  // PQcancel connects to the server and waits for it: one thread per request, so that a server
+  // that does not answer holds up neither the others nor the caller (the signal thread).
+  for (auto& target : targets) {
+    std::thread([target] {
+      char error[256];
+      PQcancel(target->cancel, error, sizeof error);  // nothing in flight is fine too
+      target->busy = false;
+    }).detach();
   }
 }
 

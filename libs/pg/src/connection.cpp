@@ -75,9 +75,13 @@ OneShotPolicy::handle OneShotPolicy::do_startconnect(handle original) {
   PGconn* connection = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/0);
   if (connection == nullptr) throw ConnectError("cannot connect to " + description_ + ": out of memory", true);
   if (PQstatus(connection) != CONNECTION_OK) {
-    const std::string reason = scrub(PQerrorMessage(connection), password.view());
+    // libpq never repeats a password given as a parameter; its messages are scrubbed of
+    // password-shaped settings all the same. (Replacing the literal password would tell a reader
+    // the password whenever it equals some other word of the message, such as the user name.)
+    const std::string raw = PQerrorMessage(connection);
+    const bool transient = is_transient_connect_message(raw);
     PQfinish(connection);
-    throw ConnectError("cannot connect to " + description_ + ": " + reason, is_transient_connect_message(reason));
+    throw ConnectError("cannot connect to " + description_ + ": " + scrub(raw), transient);
   }
   current_ = connection;
   return connection;

@@ -16,7 +16,6 @@ constexpr std::array transient_states = {
     "08000", "08001", "08003", "08004", "08006",  // connection exceptions
     "53300",                                      // too_many_connections
     "57P01", "57P02", "57P03",                    // admin/crash shutdown, cannot_connect_now
-    "40001", "40P01",                             // serialization_failure, deadlock_detected
 };
 constexpr const char* query_canceled = "57014";
 
@@ -62,6 +61,14 @@ void rethrow_as_error(const Connection* db) {
     throw InDoubtError(
         "the connection broke while committing: the migrations may or may not have been applied; check this "
         "tenant with `migrate status --tenant`");
+  } catch (const pqxx::statement_completion_unknown&) {
+    throw InDoubtError(
+        "the connection broke while a statement ran: it may or may not have taken effect; check this tenant "
+        "with `migrate status --tenant`");
+  } catch (const pqxx::transaction_rollback& error) {
+    // Serialization failure or deadlock: libpqxx 6.4 throws these without an SQLSTATE. The
+    // transaction rolled back as a whole, so trying again is safe.
+    throw RunError(describe(error), true);
   } catch (const pqxx::broken_connection& error) {
     std::string reason = db ? db->failure_text() : std::string();
     if (reason.empty()) reason = scrub(error.what());

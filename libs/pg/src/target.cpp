@@ -2,9 +2,11 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string_view>
 
 #include "migrate/core/error.hpp"
 
@@ -12,6 +14,13 @@ namespace migrate::pg {
 namespace {
 
 using Options = std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)>;
+
+// What detach_environment() took out of the environment, for the central connection.
+std::string& detached(const char* name) {
+  static std::string hostaddr;
+  static std::string service;
+  return std::string_view(name) == "PGHOSTADDR" ? hostaddr : service;
+}
 
 std::string from_env(const char* name, const char* fallback) {
   const char* value = std::getenv(name);
@@ -27,6 +36,13 @@ void wipe_and_free(PQconninfoOption* options) {
 }
 
 }  // namespace
+
+void detach_environment() {
+  for (const char* name : {"PGHOSTADDR", "PGSERVICE"}) {
+    if (const char* value = std::getenv(name)) detached(name) = value;
+    unsetenv(name);
+  }
+}
 
 Target Target::parse(const std::string& conninfo, const std::string& where) {
   char* error = nullptr;
@@ -59,6 +75,12 @@ Target Target::parse(const std::string& conninfo, const std::string& where) {
       dbname = option->val;
     else if (keyword == "user")
       user = option->val;
+  }
+  // What the environment said for the central connection, given explicitly now that it is gone.
+  for (const auto& [name, keyword] : {std::pair{"PGHOSTADDR", "hostaddr"}, std::pair{"PGSERVICE", "service"}}) {
+    const bool given = std::any_of(target.parameters_.begin(), target.parameters_.end(),
+                                   [&](const auto& p) { return p.first == keyword; });
+    if (!given && !detached(name).empty()) target.parameters_.emplace_back(keyword, detached(name));
   }
   target.endpoint_ = {host, std::atoi(port.c_str()), dbname.empty() ? user : dbname, user};
   return target;

@@ -11,9 +11,9 @@ CentralReader::CentralReader(const config::Settings& settings)
   try {
     open();
   } catch (const Error& error) {
-    throw InputError(std::string("central database unreachable: ") +
-                     pg::scrub(error.what(), target_.password().view()) + " (check connection in " +
-                     settings.knexfile.filename().string() + ", environment " + settings.environment + ")");
+    throw InputError(std::string("central database unreachable: ") + pg::scrub(error.what()) +
+                     " (check connection in " + settings.knexfile.filename().string() + ", environment " +
+                     settings.environment + ")");
   }
 }
 
@@ -21,6 +21,8 @@ registry::TenantRecord CentralReader::find_tenant(const std::string& slug_or_id)
   std::optional<registry::TenantRecord> tenant;
   try {
     tenant = read([&](registry::TenantRegistry& tenants) { return tenants.find(slug_or_id); });
+  } catch (const InterruptedError&) {
+    throw;
   } catch (const Error& error) {
     throw InputError("cannot read tenants table " + settings_.tenants_table + ": " + error.what());
   }

@@ -33,7 +33,8 @@ class CentralReader {
         if (!error.transient() || attempt >= settings_.retry.attempts) throw;
         tenants_.reset();
         central_.reset();
-        if (!interrupt::sleep_for(backoff_delay(settings_.retry, attempt))) throw;
+        interrupt::sleep_for(backoff_delay(settings_.retry, attempt));
+        interrupt::throw_if_requested();
       }
     }
   }

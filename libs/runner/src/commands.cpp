@@ -53,6 +53,8 @@ struct Preflight {
             std::count_if(page.begin(), page.end(), [&](const auto& tenant) { return selected(tenant, fleet); }));
       }
       return count;
+    } catch (const InterruptedError&) {
+      throw;
     } catch (const Error& error) {
       throw InputError("cannot read tenants table " + settings.tenants_table + ": " + error.what());
     }
@@ -101,7 +103,9 @@ int exit_status_of(const TenantOutcome& outcome) {
 }
 
 int exit_status_of(const FleetSummary& summary) {
-  if (interrupt::requested()) return interrupt::signal_number() == SIGINT ? exit_sigint : exit_sigterm;
+  // A signal that came when every tenant was done changed nothing: the run's own status stands.
+  if (summary.interrupted + summary.not_started > 0 && interrupt::requested())
+    return interrupt::signal_number() == SIGINT ? exit_sigint : exit_sigterm;
   return summary.failed > 0 || !summary.listing_error.empty() ? exit_failed : exit_ok;
 }
 
@@ -158,7 +162,9 @@ int migrate_all_tenants(const config::Settings& settings, FleetOptions fleet, co
   try {
     summary = run_fleet(preflight.pages(), total, fleet, reporter,
                         [&](const registry::TenantRecord& tenant) { return run_tenant(tenant, access, work); });
-  } catch (const RunError& error) {  // the list could not be read at all: nothing was changed
+  } catch (const InterruptedError&) {
+    throw;
+  } catch (const Error& error) {  // the list could not be read at all: nothing was changed
     throw InputError("cannot read tenants table " + settings.tenants_table + ": " + error.what());
   }
   return exit_status_of(summary);

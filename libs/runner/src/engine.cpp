@@ -9,6 +9,7 @@
 #include "migrate/core/interrupt.hpp"
 #include "migrate/ledger/ledger_lock.hpp"
 #include "migrate/migrations/statement_split.hpp"
+#include "migrate/pg/cancel.hpp"
 #include "migrate/pg/connection.hpp"
 #include "migrate/pg/errors.hpp"
 #include "migrate/runner/invalid_indexes.hpp"
@@ -42,7 +43,8 @@ MigrationError migration_error(const MigrationFile& file, int text_line, bool st
 }
 
 // Runs `sql`, which starts on line `text_line` of `file`, in `tx`. A SQL error becomes a
-// MigrationError; a broken connection or an in-doubt commit stays what it is.
+// MigrationError, transient for a deadlock or serialization failure (its transaction rolled back
+// as a whole, so a retry is safe); a broken connection or an in-doubt commit stays what it is.
 void run_text(pqxx::transaction_base& tx, const MigrationFile& file, const std::string& sql, int text_line,
               bool statement) {
   try {
@@ -51,6 +53,10 @@ void run_text(pqxx::transaction_base& tx, const MigrationFile& file, const std::
     throw;
   } catch (const pqxx::broken_connection&) {
     throw;
+  } catch (const pqxx::statement_completion_unknown&) {
+    throw;
+  } catch (const pqxx::transaction_rollback& error) {
+    throw MigrationError(migration_error(file, text_line, statement, error).what(), /*transient=*/true);
   } catch (const pqxx::failure& error) {
     interrupt::throw_if_requested();  // cancelled because the run was asked to stop
     throw migration_error(file, text_line, statement, error);
@@ -116,6 +122,9 @@ AppliedStep apply_alone(pqxx::connection_base& db, const ledger::Ledger& ledger,
     ledger.record(tx, file.name, batch);
     tx.commit();
   } else {
+    // Never cancelled by a stop request: a CREATE INDEX CONCURRENTLY cut short leaves an invalid
+    // index, and work done but not recorded would be reported as rolled back.
+    const pg::ShieldFromCancel shield(db);
     run_section_outside_transaction(db, file, file.up);
     pqxx::work tx(db);
     ledger.record(tx, file.name, batch);
@@ -240,6 +249,7 @@ EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet
       revert(tx, row);
       tx.commit();
     } else {
+      const pg::ShieldFromCancel shield(db);  // as for the up section, see apply_alone()
       run_section_outside_transaction(db, file, *file.down);
       pqxx::work tx(db);
       ledger.erase(tx, row.id);

@@ -109,11 +109,13 @@ class SummaryBuilder {
     if (slowest.size() > 5) slowest.pop_back();
   }
   // The summary, with the tenants never read (a stop, an unreadable list) counted as not started.
-  FleetSummary finish(Clock::time_point start, int known_total, std::string listing_error) {
+  // `read_to_end`: every tenant of the list was seen; otherwise those never read count as not started.
+  FleetSummary finish(Clock::time_point start, int known_total, bool read_to_end, std::string listing_error) {
     std::lock_guard lock(mutex_);
     auto& s = summary_;
     const int accounted = s.migrated + s.up_to_date + s.failed + s.skipped + s.interrupted + s.not_started;
-    if (accounted < known_total) s.not_started += known_total - accounted;
+    if (!read_to_end && accounted < known_total) s.not_started += known_total - accounted;
+    if (read_to_end) known_total = accounted;
     s.total = std::max(known_total, accounted);
     s.listing_error = std::move(listing_error);
     s.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
@@ -175,6 +177,13 @@ class Pass {
       }
       const std::string server = tenant->database.server();
       gate_.enter(server);
+      if (stop_ || interrupt::requested()) {  // stopped while it waited for its server's turn
+        gate_.leave(server);
+        outcome.state = TenantState::not_started;
+        report(outcome);
+        continue;
+      }
+      if (recheck && options_.claims_target) wait_for_other_replica(*tenant);
       if (!may_work_on(claims, tenant->id)) {
         gate_.leave(server);
         std::lock_guard lock(deferred_mutex_);
@@ -191,6 +200,16 @@ class Pass {
       if (recheck && outcome.state == TenantState::up_to_date) outcome.state = TenantState::skipped;
       report(outcome);
       if (options_.fail_fast && outcome.state == TenantState::failed) stop_ = true;
+    }
+  }
+
+  // Waits until the replica that claimed `tenant` lets go of it, so that the check through the
+  // tenant's own lock does not time out behind a long migration. A central database that cannot
+  // be reached is no reason not to check.
+  void wait_for_other_replica(const registry::TenantRecord& tenant) {
+    try {
+      ClaimSession(*options_.claims_target, options_.claims_connect, options_.claims_scope).wait_for(tenant.id);
+    } catch (const std::exception&) {
     }
   }
 
@@ -223,13 +242,18 @@ FleetSummary run_fleet(const TenantPages& pages, int known_total, const FleetOpt
   TenantQueue queue(static_cast<std::size_t>(std::max(1, options.concurrency)) * 2);
   std::thread workers([&] { pass.run(queue, /*recheck=*/false); });
   std::string listing_error;
+  std::exception_ptr listing_failure;
+  bool read_to_end = false;
   int read = 0;
   try {
     registry::PageCursor after;
     // After --fail-fast the list is still read, so that every tenant left is named as not started.
     while (!interrupt::requested()) {
       auto page = pages(after);
-      if (page.empty()) break;
+      if (page.empty()) {
+        read_to_end = true;
+        break;
+      }
       after = {page.back().slug, page.back().id};
       for (auto& tenant : page) {
         if (!selected(tenant, options)) continue;
@@ -239,10 +263,11 @@ FleetSummary run_fleet(const TenantPages& pages, int known_total, const FleetOpt
     }
   } catch (const std::exception& error) {
     listing_error = error.what();
+    listing_failure = std::current_exception();
   }
   queue.close();
   workers.join();
-  if (!listing_error.empty() && read == 0) throw RunError(listing_error);
+  if (listing_failure && read == 0) std::rethrow_exception(listing_failure);
 
   // Tenants another replica claimed: checked through their own lock, so that success means current.
   auto deferred = pass.take_deferred();
@@ -253,7 +278,7 @@ FleetSummary run_fleet(const TenantPages& pages, int known_total, const FleetOpt
     pass.run(again, /*recheck=*/true);
   }
 
-  auto result = summary.finish(start, known_total, std::move(listing_error));
+  auto result = summary.finish(start, known_total, read_to_end, std::move(listing_error));
   reporter.run_finished(result);
   return result;
 }

@@ -6,7 +6,8 @@
 namespace migrate::pg {
 
 // Sends a cancel request for the statement running on every open connection that is not
-// shielded. Safe to call from any thread; takes a new connection per request, as libpq does.
+// shielded, each from a short-lived thread of its own (libpq opens a connection per request and
+// waits for the server), so it returns at once. Safe to call from any thread.
 void cancel_in_flight();
 
 // While it lives, cancel_in_flight() passes over `db`: for the statements that put things back.

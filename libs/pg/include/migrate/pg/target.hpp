@@ -11,6 +11,12 @@
 
 namespace migrate::pg {
 
+// Takes PGHOSTADDR and PGSERVICE out of the environment, keeping their values for the central
+// connection only. libpq would otherwise apply them to every connection, tenants' too: PGHOSTADDR
+// sends every tenant's password to one address whatever its db_host says. Call once at start,
+// before any thread.
+void detach_environment();
+
 class Target {
  public:
   using Parameters = std::vector<std::pair<std::string, std::string>>;

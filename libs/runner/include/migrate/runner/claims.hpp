@@ -31,7 +31,13 @@ class ClaimSession {
   // central database cannot be reached.
   bool claim(const std::string& id);
 
+  // Waits until no replica holds tenant `id` (taking and at once releasing its claim). A stop
+  // request cancels the wait. Throws when the central database cannot be reached.
+  void wait_for(const std::string& id);
+
  private:
+  std::int64_t key_of(const std::string& id) const;
+
   pg::Target central_target_;
   pg::ConnectOptions options_;
   std::string scope_;

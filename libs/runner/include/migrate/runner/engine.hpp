@@ -27,11 +27,12 @@ struct EngineOptions {
   std::optional<int> continue_batch;
 };
 
-// A migration's own SQL failed. Never retried. The message names the file (with the line when
-// PostgreSQL gave a position) and PostgreSQL's error.
+// A migration's own SQL failed. Not retried, unless `transient` (a deadlock or serialization
+// failure). The message names the file (with the line when PostgreSQL gave a position) and
+// PostgreSQL's error.
 class MigrationError : public RunError {
  public:
-  explicit MigrationError(const std::string& message) : RunError(message) {}
+  explicit MigrationError(const std::string& message, bool transient = false) : RunError(message, transient) {}
 };
 
 // Told about each step; may be null. A step is told once it committed (a single transaction's
