@@ -32,6 +32,7 @@ constexpr std::array transient_texts = {
     "no connection to the server",
     "terminating connection",
     "recovery mode",
+    "not yet accepting connections",
     "could not receive data",
     "could not send data",
     "Connection timed out",
