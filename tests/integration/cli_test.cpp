@@ -52,14 +52,14 @@ const std::string gated_migration =
 
 }  // namespace
 
-TEST_CASE("--version prints migrate and the project's version", "[integration][cli]") {
+TEST_CASE("cli: --version prints migrate and the version of the project", "[integration][cli]") {
   const auto result = support::run({MIGRATE_BINARY, "--version"});
   CHECK(result.exit_code == 0);
   CHECK(result.out == std::string("migrate ") + MIGRATE_VERSION + "\n");
   CHECK(result.err.empty());
 }
 
-TEST_CASE("usage errors are exit 2, CLI11's reason on standard error, nothing on standard output",
+TEST_CASE("cli: usage errors are exit 2, the reason of CLI11 on standard error, nothing on standard output",
           "[integration][cli]") {
   const std::string help = "\nRun with --help for more information.\n";
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
@@ -90,7 +90,7 @@ TEST_CASE("usage errors are exit 2, CLI11's reason on standard error, nothing on
   CHECK_THAT(help_page.out, Catch::Contains("all-tenants") && Catch::Contains("--knexfile"));
 }
 
-TEST_CASE("global options --env, --knexfile and --log-format work after the subcommand", "[integration][cli]") {
+TEST_CASE("cli: global options --env, --knexfile and --log-format work after the subcommand", "[integration][cli]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
@@ -123,7 +123,7 @@ TEST_CASE("global options --env, --knexfile and --log-format work after the subc
   CHECK(fleet.ledger(tenant).size() == 2);
 }
 
-TEST_CASE("exit status 0: everything done, or nothing to do", "[integration][cli]") {
+TEST_CASE("cli: exit status 0, everything done or nothing to do", "[integration][cli]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 2);
   const auto tenant = fleet.add_tenant("acme-corp");
@@ -141,7 +141,8 @@ TEST_CASE("exit status 0: everything done, or nothing to do", "[integration][cli
   CHECK(fleet.ledger(tenant).size() == 2);
 }
 
-TEST_CASE("exit status 1: a migration failed, and the summary names the tenant with its reason", "[integration][cli]") {
+TEST_CASE("cli: exit status 1, a migration failed and the summary names the tenant with its reason",
+          "[integration][cli]") {
   TestFleet fleet;
   fleet.write_migration("20250101000001_broken.sql", "-- migrate:up\nCREATE TABLE t1 (id int);\nSELECT 1/0;\n");
   const auto tenant = fleet.add_tenant("acme-corp");
@@ -158,7 +159,7 @@ TEST_CASE("exit status 1: a migration failed, and the summary names the tenant w
   CHECK_THAT(all.out, Catch::Contains("Failed tenants:\n  acme-corp: 20250101000001_broken.sql: division by zero"));
 }
 
-TEST_CASE("exit status 2: usage, configuration or input errors change nothing", "[integration][cli]") {
+TEST_CASE("cli: exit status 2, usage, configuration or input errors change nothing", "[integration][cli]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
@@ -223,7 +224,7 @@ TEST_CASE("exit status 2: usage, configuration or input errors change nothing", 
   }
 }
 
-TEST_CASE("exit status 2: two down sections in one file, naming the file and line, before any database",
+TEST_CASE("cli: exit status 2, two down sections in one file, naming the file and line, before any database",
           "[integration][cli]") {
   TestFleet fleet;
   fleet.write_migration("20250101000001_two_downs.sql",
@@ -240,7 +241,7 @@ TEST_CASE("exit status 2: two down sections in one file, naming the file and lin
   CHECK_FALSE(fleet.table_exists(tenant, "knex_migrations"));
 }
 
-TEST_CASE("exit status 2: a rollback refused changes nothing", "[integration][cli]") {
+TEST_CASE("cli: exit status 2, a rollback refused changes nothing", "[integration][cli]") {
   TestFleet fleet;
   fleet.write_migration("20250101000001_no_down.sql", "-- migrate:up\nCREATE TABLE t1 (id int);\n");
   const auto tenant = fleet.add_tenant("acme-corp");
@@ -253,7 +254,7 @@ TEST_CASE("exit status 2: a rollback refused changes nothing", "[integration][cl
   CHECK(fleet.ledger(tenant).size() == 1);
 }
 
-TEST_CASE("fail-fast with concurrency 2: no tenant starts once a failure is seen, the rest are not started",
+TEST_CASE("cli: fail-fast with concurrency 2, no tenant starts once a failure is seen, the rest are not started",
           "[integration][cli]") {
   TestFleet fleet;
   fleet.write_migration("20250101000001_gated.sql", gated_migration);
@@ -309,7 +310,8 @@ TEST_CASE("fail-fast with concurrency 2: no tenant starts once a failure is seen
   for (const auto& tenant : rest) CHECK_FALSE(fleet.table_exists(tenant, "knex_migrations"));
 }
 
-TEST_CASE("make writes migrations/tenant/<UTC timestamp>_<name>.sql with both sections", "[integration][cli]") {
+TEST_CASE("cli: make writes a migration file named by the UTC time, with both sections, beside the knexfile",
+          "[integration][cli]") {
   TestFleet fleet;
   fleet.add_tenant("acme-corp");
   const auto utc_stamp = [] {

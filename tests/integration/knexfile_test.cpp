@@ -86,8 +86,9 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-TEST_CASE("run.connectTimeoutSeconds: a tenant whose server never answers fails after that many seconds, not 10",
-          "[integration][knexfile]") {
+TEST_CASE(
+    "knexfile: run.connectTimeoutSeconds, a tenant whose server never answers fails after that many seconds, not 10",
+    "[integration][knexfile]") {
   SilentServer silent;
   TestFleet fleet("run:\n  connectTimeoutSeconds: 3\nretry:\n  attempts: 1\n");
   fleet.write_simple_migrations(1, 1);
@@ -115,7 +116,7 @@ TEST_CASE("run.connectTimeoutSeconds: a tenant whose server never answers fails 
   CHECK(elapsed < 6 + 3);
 }
 
-TEST_CASE("run.connectTimeoutSeconds holds for the central database too: exit 2 after that many seconds",
+TEST_CASE("knexfile: run.connectTimeoutSeconds holds for the central database too: exit 2 after that many seconds",
           "[integration][knexfile]") {
   SilentServer silent;
   TestFleet fleet("run:\n  connectTimeoutSeconds: 3\nretry:\n  attempts: 1\n");
@@ -134,8 +135,9 @@ TEST_CASE("run.connectTimeoutSeconds holds for the central database too: exit 2 
   CHECK(elapsed < 6);
 }
 
-TEST_CASE("the mapping form of connection (host, port, user, password, database) reaches the central database",
-          "[integration][knexfile]") {
+TEST_CASE(
+    "knexfile: the mapping form of connection (host, port, user, password, database) reaches the central database",
+    "[integration][knexfile]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
@@ -166,7 +168,7 @@ TEST_CASE("the mapping form of connection (host, port, user, password, database)
   CHECK(result.all().find(std::getenv("PGPASSWORD")) == std::string::npos);
 }
 
-TEST_CASE("${NAME} is expanded in every kind of value: connection, paths, table names, numbers",
+TEST_CASE("knexfile: NAME in dollar braces is expanded in every kind of value: connection, paths, table names, numbers",
           "[integration][knexfile]") {
   TestFleet fleet;
   const auto tenant = fleet.add_tenant("acme-corp");
@@ -215,7 +217,7 @@ TEST_CASE("${NAME} is expanded in every kind of value: connection, paths, table 
                          ":9: test.run.concurrency: environment variable MIGRATE_TEST_CONCURRENCY is not set\n");
 }
 
-TEST_CASE("migrations.tableName names the ledger, and its lock table is that name with _lock",
+TEST_CASE("knexfile: migrations.tableName names the ledger, and its lock table is that name with _lock",
           "[integration][knexfile]") {
   TestFleet fleet("migrations:\n  tableName: tenant_ledger\n");
   fleet.write_simple_migrations(1, 2);
@@ -231,7 +233,7 @@ TEST_CASE("migrations.tableName names the ledger, and its lock table is that nam
   CHECK_THAT(again.out, Catch::Contains("0 migrated, 1 up to date, 0 failed"));
 }
 
-TEST_CASE("tenants.table may be schema-qualified", "[integration][knexfile]") {
+TEST_CASE("knexfile: tenants.table may be schema-qualified", "[integration][knexfile]") {
   TestFleet fleet("tenants:\n  table: platform.customer_databases\n");
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
@@ -249,7 +251,7 @@ TEST_CASE("tenants.table may be schema-qualified", "[integration][knexfile]") {
   CHECK(fleet.ledger(tenant).size() == 1);
 }
 
-TEST_CASE("knex's own keys (client, pool, seeds, debug and the rest) are accepted and ignored",
+TEST_CASE("knexfile: the keys of knex itself (client, pool, seeds, debug and the rest) are accepted and ignored",
           "[integration][knexfile]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
@@ -282,7 +284,7 @@ TEST_CASE("knex's own keys (client, pool, seeds, debug and the rest) are accepte
   CHECK(fleet.ledger(tenant).size() == 1);
 }
 
-TEST_CASE("without --knexfile, ./knexfile.yaml of the working directory is read", "[integration][knexfile]") {
+TEST_CASE("knexfile: without --knexfile, knexfile.yaml of the working directory is read", "[integration][knexfile]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
@@ -302,7 +304,7 @@ TEST_CASE("without --knexfile, ./knexfile.yaml of the working directory is read"
   CHECK(fleet.ledger(tenant).size() == 1);
 }
 
-TEST_CASE("without --env, $MIGRATE_ENV names the environment, else development", "[integration][knexfile]") {
+TEST_CASE("knexfile: without --env, MIGRATE_ENV names the environment, else development", "[integration][knexfile]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
@@ -321,7 +323,7 @@ TEST_CASE("without --env, $MIGRATE_ENV names the environment, else development",
   CHECK(fleet.ledger(tenant).size() == 1);
 }
 
-TEST_CASE("the shipped knexfile.yaml and migrations/ migrate a tenant and the central database",
+TEST_CASE("knexfile: the shipped knexfile.yaml and migrations folder migrate a tenant and the central database",
           "[integration][knexfile]") {
   const auto shipped = fs::path(source_dir) / "knexfile.yaml";
   const auto expected = sql_files_in(fs::path(source_dir) / "migrations/tenant");

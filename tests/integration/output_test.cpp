@@ -287,7 +287,7 @@ class LatePort {
 
 }  // namespace
 
-TEST_CASE("on a terminal: a live progress line drawn with CR and ESC[K, a line per tenant that changed",
+TEST_CASE("output: on a terminal, a live progress line drawn with CR and ESC K, a line per tenant that changed",
           "[integration][output]") {
   TestFleet fleet;
   fleet.write_migration("20250101000001_gated.sql", gated_migration);
@@ -343,7 +343,8 @@ TEST_CASE("on a terminal: a live progress line drawn with CR and ESC[K, a line p
   CHECK(std::regex_match(screen.at(7), std::regex("Summary: .*")));
 }
 
-TEST_CASE("not on a terminal: a progress line every 5 seconds, and no terminal sequences", "[integration][output]") {
+TEST_CASE("output: not on a terminal, a progress line every 5 seconds and no terminal sequences",
+          "[integration][output]") {
   TestFleet fleet;
   fleet.write_migration("20250101000001_gated.sql", gated_migration);
   fleet.add_tenant("alpha");
@@ -370,7 +371,7 @@ TEST_CASE("not on a terminal: a progress line every 5 seconds, and no terminal s
   CHECK_THAT(result.out, Catch::Contains("\nSummary: 2 tenants in "));
 }
 
-TEST_CASE("the summary lists the slowest tenants, slowest first", "[integration][output]") {
+TEST_CASE("output: the summary lists the slowest tenants, slowest first", "[integration][output]") {
   TestFleet fleet;
   // One tenant is slow on purpose; which one ends up slowest is read from the run itself.
   const auto maybe_slow = [&](int number) {
@@ -438,7 +439,7 @@ TEST_CASE("the summary lists the slowest tenants, slowest first", "[integration]
     if (!named.count(tenant)) CHECK(ms <= previous);  // none left out is slower than one listed
 }
 
-TEST_CASE("json output: a migration applied out of order is a warning event naming it", "[integration][output]") {
+TEST_CASE("output: json, a migration applied out of order is a warning event naming it", "[integration][output]") {
   TestFleet fleet;
   fleet.write_simple_migrations(2, 1);
   const auto tenant = fleet.add_tenant("alpha");
@@ -459,7 +460,7 @@ TEST_CASE("json output: a migration applied out of order is a warning event nami
                                                                          {"20250101000001_create_t1.sql", 2}});
 }
 
-TEST_CASE("json output: a retry event for each failed attempt of a tenant whose port refuses at first",
+TEST_CASE("output: json, a retry event for each failed attempt of a tenant whose port refuses at first",
           "[integration][output]") {
   LatePort late;
   TestFleet fleet("retry:\n  attempts: 30\n  initialDelayMs: 100\n  maxDelayMs: 400\n");
@@ -496,7 +497,7 @@ TEST_CASE("json output: a retry event for each failed attempt of a tenant whose 
   CHECK(fleet.ledger(tenant).size() == 1);
 }
 
-TEST_CASE("json output: a reason with quotes, backslashes and newlines parses back to exactly the message",
+TEST_CASE("output: json, a reason with quotes, backslashes and newlines parses back to exactly the message",
           "[integration][output]") {
   std::uint64_t seed = std::random_device{}();
   if (const char* given = std::getenv("MIGRATE_TEST_SEED")) seed = std::stoull(given);
