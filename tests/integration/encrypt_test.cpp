@@ -1,4 +1,6 @@
 // `migrate encrypt`: the real binary, a password fed through standard input.
+#include <termios.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -7,6 +9,7 @@
 #include "migrate/crypto/password_cipher.hpp"
 #include "support/cluster.hpp"
 #include "support/process.hpp"
+#include "support/terminal.hpp"
 
 namespace {
 
@@ -113,4 +116,23 @@ TEST_CASE("what migrate encrypt writes, Node crypto decrypts", "[integration][en
     CHECK(node.exit_code == 0);
     CHECK(node.out == password);
   }
+}
+
+TEST_CASE("migrate encrypt on a terminal does not echo the password typed", "[integration][encrypt]") {
+  const std::string password = "typed-Secret-at-a-terminal 42";
+  support::Terminal terminal({MIGRATE_BINARY, "encrypt"}, {{"DB_ENCRYPTION_KEY", key}});
+  terminal.wait_for_text("Password: ");
+  CHECK((terminal.settings().c_lflag & ECHO) == 0);
+  terminal.type(password + "\n");
+  CHECK(terminal.wait() == 0);
+  const auto shown = terminal.shown();
+  INFO(shown);
+  CHECK(shown.find("Secret-at") == std::string::npos);
+  // The screen: the prompt, the line Enter ended, then the encrypted password.
+  const auto screen = support::screen_lines(shown);
+  REQUIRE(screen.size() == 2);
+  CHECK(screen[0] == "Password: ");
+  CHECK_THAT(screen[1], Catch::Matches("[0-9a-f]{32}:[0-9a-f]{64}"));
+  CHECK(std::string(migrate::crypto::decrypt_password(screen[1], migrate::crypto::parse_key(key)).view()) == password);
+  CHECK((terminal.settings().c_lflag & ECHO) != 0);  // given back
 }

@@ -25,7 +25,8 @@ std::string read_file(const std::filesystem::path& path) {
 
 }  // namespace
 
-Process::Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+Process::Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                 const std::filesystem::path& cwd) {
   const auto base = std::filesystem::temp_directory_path() / unique_name("migrate-proc-");
   out_path_ = base.string() + ".out";
   err_path_ = base.string() + ".err";
@@ -56,6 +57,7 @@ Process::Process(const std::vector<std::string>& argv, const std::map<std::strin
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
     ::execve(arg_pointers[0], arg_pointers.data(), env_pointers.data());
     ::_exit(127);
   }
@@ -106,8 +108,9 @@ std::string Process::output_so_far() const {
   return read_file(out_path_) + read_file(err_path_);
 }
 
-ProcessResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
-  return Process(argv, env).wait();
+ProcessResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                  const std::filesystem::path& cwd) {
+  return Process(argv, env, cwd).wait();
 }
 
 }  // namespace support

@@ -19,8 +19,10 @@ struct ProcessResult {
 
 class Process {
  public:
-  // Starts `argv` with the current environment plus `env`, stdin from /dev/null.
-  Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env);
+  // Starts `argv` with the current environment plus `env`, stdin from /dev/null, in the working
+  // directory `cwd` (this process's own when empty).
+  Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+          const std::filesystem::path& cwd = {});
   Process(Process&& other) noexcept;
   ~Process();  // kills and reaps a child still running
 
@@ -38,6 +40,7 @@ class Process {
   std::filesystem::path err_path_;
 };
 
-ProcessResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
+ProcessResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
+                  const std::filesystem::path& cwd = {});
 
 }  // namespace support

@@ -254,3 +254,122 @@ TEST_CASE("an ssl setting that is not understood is refused naming file, line an
     CHECK(message == file + ":5: development.connection.ssl.ca must be a string");
   }
 }
+
+TEST_CASE("without run, retry and central blocks the defaults of the README apply", "[config]") {
+  const auto path = knexfile("development:\n  connection: host=db\n");
+  const auto settings = load_settings(path, "development");
+  CHECK(settings.knexfile == fs::absolute(path));
+  CHECK(settings.environment == "development");
+  CHECK(settings.tenant_migrations.directory == path.parent_path() / "migrations/tenant");
+  CHECK(settings.tenant_migrations.table_name == "knex_migrations");
+  CHECK(settings.central_migrations.directory == path.parent_path() / "migrations/central");
+  CHECK(settings.central_migrations.table_name == "knex_migrations");
+  CHECK(settings.tenants_table == "tenants");
+  CHECK(settings.concurrency == 8);
+  CHECK(settings.per_host == 0);
+  CHECK(settings.lock_wait == std::chrono::seconds(60));
+  CHECK(settings.connect_timeout == std::chrono::seconds(10));
+  CHECK(settings.retry.attempts == 5);
+  CHECK(settings.retry.initial_delay == std::chrono::milliseconds(250));
+  CHECK(settings.retry.max_delay == std::chrono::milliseconds(5000));
+}
+
+TEST_CASE("every run and retry setting of the example in the README is read", "[config]") {
+  const auto path = knexfile(
+      "production:\n  connection: host=db\n  central:\n    directory: db/central\n    tableName: central_ledger\n"
+      "  run:\n    concurrency: 16\n    perHost: 8\n    lockWaitSeconds: 120\n    connectTimeoutSeconds: 3\n"
+      "  retry:\n    attempts: 6\n    initialDelayMs: 500\n    maxDelayMs: 10000\n");
+  const auto settings = load_settings(path, "production");
+  CHECK(settings.central_migrations.directory == path.parent_path() / "db/central");
+  CHECK(settings.central_migrations.table_name == "central_ledger");
+  CHECK(settings.concurrency == 16);
+  CHECK(settings.per_host == 8);
+  CHECK(settings.lock_wait == std::chrono::seconds(120));
+  CHECK(settings.connect_timeout == std::chrono::seconds(3));
+  CHECK(settings.retry.attempts == 6);
+  CHECK(settings.retry.initial_delay == std::chrono::milliseconds(500));
+  CHECK(settings.retry.max_delay == std::chrono::milliseconds(10000));
+}
+
+TEST_CASE("NAME in dollar braces is expanded in every kind of value, the mapping form of connection included",
+          "[config]") {
+  ::setenv("MIGRATE_TEST_HOST", "db.internal", 1);
+  ::setenv("MIGRATE_TEST_PORT", "5433", 1);
+  ::setenv("MIGRATE_TEST_PASSWORD", "s3cret", 1);
+  ::setenv("MIGRATE_TEST_NAME", "platform", 1);
+  ::setenv("MIGRATE_TEST_NUMBER", "7", 1);
+  const auto path = knexfile(
+      "development:\n"
+      "  connection:\n"
+      "    host: ${MIGRATE_TEST_HOST}\n"
+      "    port: ${MIGRATE_TEST_PORT}\n"
+      "    user: app_${MIGRATE_TEST_NAME}\n"
+      "    password: ${MIGRATE_TEST_PASSWORD}\n"
+      "    database: ${MIGRATE_TEST_NAME}\n"
+      "    ssl:\n"
+      "      ca: certs/${MIGRATE_TEST_NAME}.crt\n"
+      "  migrations:\n"
+      "    directory: ${MIGRATE_TEST_NAME}/tenant\n"
+      "    tableName: ${MIGRATE_TEST_NAME}_migrations\n"
+      "  central:\n"
+      "    directory: ${MIGRATE_TEST_NAME}/central\n"
+      "  tenants:\n"
+      "    table: ${MIGRATE_TEST_NAME}.tenants\n"
+      "  run:\n"
+      "    concurrency: ${MIGRATE_TEST_NUMBER}\n"
+      "    perHost: ${MIGRATE_TEST_NUMBER}\n"
+      "    lockWaitSeconds: ${MIGRATE_TEST_NUMBER}\n"
+      "    connectTimeoutSeconds: ${MIGRATE_TEST_NUMBER}\n"
+      "  retry:\n"
+      "    attempts: ${MIGRATE_TEST_NUMBER}\n"
+      "    initialDelayMs: ${MIGRATE_TEST_NUMBER}00\n"
+      "    maxDelayMs: ${MIGRATE_TEST_NUMBER}000\n");
+  const auto settings = load_settings(path, "development");
+  const auto dir = path.parent_path();
+  CHECK(settings.central_connection ==
+        "host='db.internal' port='5433' user='app_platform' password='s3cret' dbname='platform' "
+        "sslmode='verify-full' sslrootcert='" +
+            (dir / "certs/platform.crt").string() + "'");
+  CHECK(settings.tenant_migrations.directory == dir / "platform/tenant");
+  CHECK(settings.tenant_migrations.table_name == "platform_migrations");
+  CHECK(settings.central_migrations.directory == dir / "platform/central");
+  CHECK(settings.tenants_table == "platform.tenants");
+  CHECK(settings.concurrency == 7);
+  CHECK(settings.per_host == 7);
+  CHECK(settings.lock_wait == std::chrono::seconds(7));
+  CHECK(settings.connect_timeout == std::chrono::seconds(7));
+  CHECK(settings.retry.attempts == 7);
+  CHECK(settings.retry.initial_delay == std::chrono::milliseconds(700));
+  CHECK(settings.retry.max_delay == std::chrono::milliseconds(7000));
+}
+
+TEST_CASE("the keys of knex itself are accepted and ignored: the settings are those of the file without them",
+          "[config]") {
+  const std::string ours =
+      "  connection: host=db dbname=platform\n"
+      "  migrations:\n"
+      "    directory: db/migrations\n"
+      "    tableName: knex_migrations\n";
+  const auto plain = load_settings(knexfile("development:\n" + ours), "development");
+  const auto shared = load_settings(knexfile("development:\n"
+                                             "  client: pg\n" +
+                                             ours +
+                                             "    extension: sql\n"
+                                             "    loadExtensions: ['.sql']\n"
+                                             "  pool:\n    min: 0\n    max: 7\n"
+                                             "  seeds:\n    directory: db/seeds\n"
+                                             "  debug: false\n"
+                                             "  useNullAsDefault: true\n"
+                                             "  acquireConnectionTimeout: 60000\n"
+                                             "  searchPath: [public, extra]\n"
+                                             "  asyncStackTraces: true\n"),
+                                    "development");
+  CHECK(shared.central_connection == plain.central_connection);
+  CHECK(shared.tenant_migrations.directory.filename() == "migrations");
+  CHECK(shared.tenant_migrations.table_name == plain.tenant_migrations.table_name);
+  CHECK(shared.tenants_table == plain.tenants_table);
+  CHECK(shared.concurrency == plain.concurrency);
+  CHECK(shared.per_host == plain.per_host);
+  CHECK(shared.connect_timeout == plain.connect_timeout);
+  CHECK(shared.retry.attempts == plain.retry.attempts);
+}
