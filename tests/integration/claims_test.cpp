@@ -136,7 +136,7 @@ TEST_CASE("a tenant whose claim another replica holds is passed over, checked th
   CHECK(fleet.lock_value(bravo) == 0);
 }
 
-TEST_CASE("a claim held for other migrations is not this run's: the tenant is worked on in turn",
+TEST_CASE("a claim held for other migrations is not one of this run: the tenant is worked on in turn",
           "[integration][claims]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
