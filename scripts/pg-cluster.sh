@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 15 cluster for tests, the demo and benchmarks.
-#   pg-cluster.sh init  DIR [PORT]  create a cluster in DIR listening on 127.0.0.1:PORT (a free port if none)
+#   pg-cluster.sh init  DIR [PORT]  create a cluster in DIR listening on 127.0.0.1:PORT and 127.0.0.2:PORT
+#                                   (a free port if none): two addresses, two "servers" for per-host caps
 #   pg-cluster.sh start DIR [PORT]  init if needed, then start it and wait until it accepts connections
 #   pg-cluster.sh stop  DIR         stop it (fast shutdown); safe to call twice
-# DIR/env holds PGHOST, PGPORT, PGUSER and PGPASSWORD for the superuser, to be sourced.
+# DIR/env holds PGHOST, PGPORT, PGUSER and PGPASSWORD for the superuser, to be sourced, and
+# MIGRATE_TEST_SERVER_LOG, the server's log (DIR/server.log), whose lines start with
+# "time [pid] user@database " so that a test can read what one database was sent.
 # Tenant roles authenticate with scram-sha-256 over TCP, with or without TLS: DIR/tls holds a
 # throwaway CA (ca.crt, exported as MIGRATE_TEST_CA) and the server's certificate for localhost and
 # 127.0.0.1, signed by it. DURABLE=1 keeps fsync on (benchmarks).
@@ -64,13 +67,16 @@ init_cluster() {
     --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
   rm -f "$dir/.pwfile"
+  # Clients of 127.0.0.2 may come from that address too.
+  echo "host all all 127.0.0.2/32 scram-sha-256" >>"$dir/data/pg_hba.conf"
   local tls
   tls="$(cd "$dir" && pwd)/tls"
   make_tls "$tls"
   local fsync=off
   [ "${DURABLE:-0}" = 1 ] && fsync=on
   cat >>"$dir/data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
+listen_addresses = '127.0.0.1,127.0.0.2'
+log_line_prefix = '%m [%p] %q%u@%d '
 port = $port
 unix_socket_directories = '$dir'
 max_connections = 300
@@ -90,6 +96,7 @@ export PGUSER=postgres
 export PGPASSWORD=$password
 export PGDATABASE=postgres
 export MIGRATE_TEST_CA=$tls/ca.crt
+export MIGRATE_TEST_SERVER_LOG=$(cd "$dir" && pwd)/server.log
 ENV
 }
 

@@ -1,12 +1,50 @@
 // Replica claims: how runs over one central database share the fleet.
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "migrate/ledger/ledger_lock.hpp"
+#include "migrate/migrations/migration_set.hpp"
+#include "migrate/runner/claims.hpp"
+#include "migrate/runner/shard.hpp"
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
 #include "support/wait.hpp"
 
 using support::TestFleet;
+
+namespace {
+
+// The advisory lock key in the central database by which a replica claims `tenant`, for a run of
+// environment `environment` applying the files of `directory` (see libs/runner/src/claims.cpp).
+std::int64_t claim_key(const std::string& environment, const std::filesystem::path& directory,
+                       const support::Tenant& tenant) {
+  const auto set = migrate::migrations::MigrationSet::load(directory);
+  const auto scope = migrate::runner::claim_scope(environment, "knex_migrations", set);
+  return static_cast<std::int64_t>(migrate::runner::stable_hash("migrate:tenant:" + scope + ":" + tenant.id));
+}
+
+std::string ledger_lock_key() {
+  return std::to_string(migrate::ledger::advisory_key(migrate::ledger::Ledger("knex_migrations")));
+}
+
+bool try_claim(pqxx::connection& central, std::int64_t key) {
+  return pqxx::nontransaction(central)
+      .exec("SELECT pg_try_advisory_lock(" + std::to_string(key) + ")")[0][0]
+      .as<bool>();
+}
+
+// Sessions waiting for an advisory lock in database `db`.
+int advisory_waiters(const std::string& db) {
+  return support::admin_exec(
+             "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+             "WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = '" +
+             db + "'")[0][0]
+      .as<int>();
+}
+
+}  // namespace
 
 TEST_CASE("an overlapping deploy with a newer migration set never exits 0 while a tenant is behind",
           "[integration][claims]") {
@@ -82,4 +120,115 @@ TEST_CASE("a replica does not report success for a tenant the claiming replica f
   CHECK(second.exit_code == 1);
   CHECK_THAT(second.out,
              Catch::Contains("alpha: FAILED: 20250101000001_fails_slowly.sql") && Catch::Contains("division by zero"));
+
+TEST_CASE("a tenant whose claim another replica holds is passed over, checked through its own lock, and left to it",
+          "[integration][claims]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  const auto alpha = fleet.add_tenant("alpha");
+  const auto bravo = fleet.add_tenant("bravo");
+  const auto charlie = fleet.add_tenant("charlie");
+  // The other replica, played by the test: its claim on bravo, and bravo's own lock, as a runner
+  // at work on bravo holds them.
+  pqxx::connection claim(support::admin_conninfo(fleet.central_db()));
+  REQUIRE(try_claim(claim, claim_key("test", fleet.migrations_dir(), bravo)));
+  pqxx::connection other_replica(support::admin_conninfo(bravo.db));
+  pqxx::nontransaction(other_replica).exec("SELECT pg_advisory_lock(" + ledger_lock_key() + ")");
+
+  auto run = fleet.spawn({"all-tenants", "--concurrency", "1"});
+  // One worker, in slug order: charlie can be done while bravo is held only if bravo was passed over.
+  support::wait_until("alpha and charlie to be migrated while bravo is held",
+                      [&] { return fleet.ledger(alpha).size() == 1 && fleet.ledger(charlie).size() == 1; });
+  support::wait_until("bravo to be checked through its own lock", [&] { return advisory_waiters(bravo.db) == 1; });
+  CHECK_FALSE(fleet.table_exists(bravo, "knex_migrations"));
+
+  // The other replica applies bravo's migration (its ledger row dated 2000 to tell it apart), then lets go.
+  {
+    pqxx::work tx(other_replica);
+    tx.exec("SET LOCAL ROLE " + tx.quote_name(bravo.role) +
+            "; CREATE TABLE knex_migrations (id serial primary key, name varchar(255), batch integer, "
+            "migration_time timestamptz); CREATE TABLE knex_migrations_lock (index serial primary key, is_locked "
+            "integer); INSERT INTO knex_migrations_lock (is_locked) VALUES (0); CREATE TABLE t1 (id int); "
+            "INSERT INTO knex_migrations (name, batch, migration_time) VALUES "
+            "('20250101000001_create_t1.sql', 1, '2000-01-01 00:00:00+00')");
+    tx.commit();
+  }
+  pqxx::nontransaction(other_replica).exec("SELECT pg_advisory_unlock(" + ledger_lock_key() + ")");
+  const auto result = run.wait();
+  INFO(result.all());
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.out, Catch::Contains("Summary: 3 tenants in") &&
+                             Catch::Contains(": 2 migrated, 0 up to date, 0 failed, 1 left to other replicas"));
+  CHECK(fleet.ledger(bravo) == std::vector<std::pair<std::string, int>>{{"20250101000001_create_t1.sql", 1}});
+  CHECK(fleet.query(bravo, "SELECT extract(year FROM migration_time)::int FROM knex_migrations")[0][0].as<int>() ==
+        2000);
+  CHECK(fleet.lock_value(bravo) == 0);
+}
+
+TEST_CASE("a claim held for other migrations is not one of this run: the tenant is worked on in turn",
+          "[integration][claims]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  fleet.add_tenant("alpha");
+  const auto bravo = fleet.add_tenant("bravo");
+  const auto charlie = fleet.add_tenant("charlie");
+  // Another deploy's claim on bravo: the same environment and ledger, one more migration file.
+  const auto other_dir = fleet.dir() / "migrations/other";
+  std::filesystem::copy(fleet.migrations_dir(), other_dir);
+  std::ofstream(other_dir / "20250101000002_create_t2.sql") << "-- migrate:up\nCREATE TABLE t2 (id int);\n";
+  REQUIRE(claim_key("test", other_dir, bravo) != claim_key("test", fleet.migrations_dir(), bravo));
+  pqxx::connection claim(support::admin_conninfo(fleet.central_db()));
+  REQUIRE(try_claim(claim, claim_key("test", other_dir, bravo)));
+  pqxx::connection other_runner(support::admin_conninfo(bravo.db));
+  pqxx::nontransaction(other_runner).exec("SELECT pg_advisory_lock(" + ledger_lock_key() + ")");
+
+  auto run = fleet.spawn({"all-tenants", "--concurrency", "1"});
+  support::wait_until("bravo's lock to be waited for", [&] { return advisory_waiters(bravo.db) == 1; });
+  // The one worker waits on bravo in slug order: charlie has not been started.
+  CHECK_FALSE(fleet.table_exists(charlie, "knex_migrations"));
+  pqxx::nontransaction(other_runner).exec("SELECT pg_advisory_unlock(" + ledger_lock_key() + ")");
+  const auto result = run.wait();
+  INFO(result.all());
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.out, Catch::Contains(": 3 migrated, 0 up to date, 0 failed"));
+  CHECK_THAT(result.out, !Catch::Contains("left to other replicas"));
+}
+
+TEST_CASE("a replica killed with SIGKILL drops its claims, and the next run takes the tenant",
+          "[integration][claims]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  // Slow while the gate table has a row.
+  fleet.write_migration("20250101000002_gated.sql", "-- migrate:up\nSELECT pg_sleep(60) FROM gate;\n");
+  const auto alpha = fleet.add_tenant("alpha");
+  fleet.query(alpha, "CREATE TABLE gate (id int); INSERT INTO gate VALUES (1)");
+  const auto key = claim_key("test", fleet.migrations_dir(), alpha);
+  pqxx::connection central(support::admin_conninfo(fleet.central_db()));
+
+  auto replica = fleet.spawn({"all-tenants"});
+  support::wait_for_query(alpha.db, "pg_sleep(60)");
+  CHECK_FALSE(try_claim(central, key));  // the replica holds alpha's claim
+  CHECK(support::admin_exec("SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                            "WHERE l.locktype = 'advisory' AND l.granted AND "
+                            "((l.classid::bigint << 32) | l.objid::bigint) = " +
+                                std::to_string(key),
+                            fleet.central_db())[0][0]
+            .as<std::string>() == "migrate");
+  replica.signal(SIGKILL);
+  CHECK(replica.wait().exit_code == 128 + SIGKILL);
+  support::wait_until(
+      "the killed replica's claim to be dropped", [&] { return try_claim(central, key); }, std::chrono::seconds(10));
+  pqxx::nontransaction(central).exec("SELECT pg_advisory_unlock(" + std::to_string(key) + ")");
+
+  fleet.query(alpha, "DELETE FROM gate");
+  const auto next = fleet.migrate({"all-tenants"});
+  INFO(next.all());
+  CHECK(next.exit_code == 0);
+  CHECK_THAT(next.out,
+             Catch::Contains("Summary: 1 tenant in") && Catch::Contains(": 1 migrated, 0 up to date, 0 failed"));
+  CHECK_THAT(next.out, !Catch::Contains("left to other replicas"));
+  const std::vector<std::pair<std::string, int>> expected = {{"20250101000001_create_t1.sql", 1},
+                                                             {"20250101000002_gated.sql", 1}};
+  CHECK(fleet.ledger(alpha) == expected);
+  CHECK(fleet.lock_value(alpha) == 0);
 }

@@ -5,7 +5,7 @@
 
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
-#include "support/other_cluster.hpp"
+#include "support/own_cluster.hpp"
 #include "support/wait.hpp"
 
 using support::TestFleet;
@@ -57,16 +57,15 @@ TEST_CASE("a backend terminated in the middle of a migration is retried, with li
 }
 
 TEST_CASE("a restart of the tenants' server in the middle of a fleet run is retried", "[integration][tenant_job]") {
-  support::OtherCluster other;
+  support::OwnCluster other;
   TestFleet fleet("retry:\n  attempts: 10\n  initialDelayMs: 200\n  maxDelayMs: 1000\n");
   fleet.write_simple_migrations(1, 1);
   fleet.write_migration("20250101000002_slow.sql", "-- migrate:up\nSELECT pg_sleep(0.5);\n");
   for (int i = 0; i < 6; ++i) {
     const auto slug = "tenant-" + std::to_string(i);
     const auto tenant = fleet.add_tenant(slug);
-    other.create_tenant_database(tenant.role, tenant.password, tenant.db);
+    other.host(fleet, tenant);
   }
-  support::admin_exec("UPDATE tenants SET db_port = " + std::to_string(other.port()), fleet.central_db());
 
   auto run = fleet.spawn({"all-tenants", "--concurrency", "2"});
   support::wait_until("a tenant migration to run on the other server", [&] {
