@@ -38,7 +38,7 @@ if [ ${#selection[@]} -eq 0 ]; then
     selection=(-L 'unit|integration')
   else
     # ctest labels only say unit or integration: the Catch tags choose the tests, by their names.
-    names=$("$build/tests/integration_tests" --list-test-names-only '[fleet],[claims],[signals]')
+    names=$("$build/bin/integration_tests" --list-test-names-only '[fleet],[claims],[signals]')
     regex=$(printf '%s\n' "$names" | sed -e '/^$/d' -e 's/[][().*+?^$|\\]/\\&/g' -e 's/^/^integration: /' -e 's/$/$/' |
       paste -sd'|')
     selection=(-R "$regex")
