@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages migrate needs to build and test; does nothing when all are there.
+#   scripts/install-deps.sh        what the build, the tests and the sanitizer builds need (GCC's runtimes)
+#   scripts/install-deps.sh fuzz   and clang with libFuzzer, for scripts/fuzz.sh
 set -euo pipefail
 
 packages=(
@@ -14,6 +16,7 @@ packages=(
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 # GNU time measures the benchmarks' peak memory.
 packages+=(time)
+if [ "${1:-}" = fuzz ]; then packages+=(clang-14 libclang-rt-14-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do

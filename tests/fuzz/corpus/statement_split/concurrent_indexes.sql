@@ -1,0 +1,3 @@
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_a ON a (x);
+-- a comment; with a semicolon
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_b ON b (y);
