@@ -97,11 +97,8 @@ TEST_CASE(
 
 // libpqxx 6.4 throws 40001 and 40P01 as serialization_failure and deadlock_detected, which derive
 // from transaction_rollback and not from sql_error (pqxx/except.hxx): this is what the runner meets.
-// KNOWN FALSE, hence [!shouldfail]: rethrow_as_error catches only sql_error by SQLSTATE, so these
-// fall through to std::exception and come out as a RunError that is not transient. Remove the tag
-// once libs/pg catches pqxx::transaction_rollback (statement_completion_unknown, 40003, aside).
 TEST_CASE("rethrow_as_error: a serialization failure and a deadlock, as libpqxx 6.4 throws them, are transient",
-          "[pg][errors][!shouldfail]") {
+          "[pg][errors]") {
   const auto serialization =
       classify(pqxx::serialization_failure("ERROR:  could not serialize access due to concurrent update\n"));
   CHECK(serialization.type == "RunError");
@@ -179,9 +176,7 @@ TEST_CASE("a connection failure that a retry cannot cure is not transient", "[pg
 
 // PostgreSQL 14 and later refuse connections to a server in archive recovery (restored from a
 // backup, a standby starting) with these words until it is consistent: a server starting up.
-// KNOWN FALSE, hence [!shouldfail]: none of the texts is_transient_connect_message looks for is in
-// this message (nor in "the database system is not accepting connections", hot standby off).
-TEST_CASE("a server in recovery that is not yet accepting connections is transient", "[pg][errors][!shouldfail]") {
+TEST_CASE("a server in recovery that is not yet accepting connections is transient", "[pg][errors]") {
   const std::string at = "connection to server at \"127.0.0.1\", port 5432 failed: ";
   CHECK(migrate::pg::is_transient_connect_message(
       at +

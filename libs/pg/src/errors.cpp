@@ -32,7 +32,7 @@ constexpr std::array transient_texts = {
     "no connection to the server",
     "terminating connection",
     "recovery mode",
-    "not yet accepting connections",
+    "accepting connections",  // "not yet accepting connections" (recovery), "not accepting connections"
     "could not receive data",
     "could not send data",
     "Connection timed out",
