@@ -74,20 +74,30 @@ TEST_CASE("an overlapping deploy with a newer migration set never exits 0 while 
   }
 }
 
+// A migration that waits for the test: it holds advisory lock 4242 in the tenant's database.
+const char* const held_by_test = "-- migrate:up\nSELECT pg_advisory_lock(4242);\nSELECT pg_advisory_unlock(4242);\n";
+
 TEST_CASE("a tenant claimed by another replica is left to it, then checked current", "[integration][claims]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
-  fleet.write_migration("20250101000002_slow.sql", "-- migrate:up\nSELECT pg_sleep(1);\n");
-  fleet.add_tenant("alpha");
+  fleet.write_migration("20250101000002_held.sql", held_by_test);
+  const auto alpha = fleet.add_tenant("alpha");
   fleet.add_tenant("bravo");
+  pqxx::connection test_lock(support::admin_conninfo(alpha.db));
+  pqxx::nontransaction(test_lock).exec("SELECT pg_advisory_lock(4242)");
   auto first = fleet.spawn({"all-tenants", "--concurrency", "1", "--only", "alpha"});
-  support::wait_for_query(fleet.tenants()[0].db, "pg_sleep(1)");
-  const auto second = fleet.migrate({"all-tenants", "--concurrency", "2"});
+  support::wait_until("the first replica to be inside alpha's migration",
+                      [&] { return advisory_waiters(alpha.db) == 1; });
+  auto second = fleet.spawn({"all-tenants", "--concurrency", "2"});
+  support::wait_until("the second replica to wait for the first one's claim on alpha",
+                      [&] { return advisory_waiters(fleet.central_db()) == 1; });
+  pqxx::nontransaction(test_lock).exec("SELECT pg_advisory_unlock(4242)");
   const auto one = first.wait();
-  INFO(one.all() << "\n---\n" << second.all());
+  const auto two = second.wait();
+  INFO(one.all() << "\n---\n" << two.all());
   CHECK(one.exit_code == 0);
-  CHECK(second.exit_code == 0);
-  CHECK_THAT(second.out, Catch::Contains("1 migrated") && Catch::Contains("1 left to other replicas"));
+  CHECK(two.exit_code == 0);
+  CHECK_THAT(two.out, Catch::Contains("1 migrated, 0 up to date, 0 failed, 1 left to other replicas"));
   CHECK_THAT(one.out, Catch::Contains("1 migrated"));
   for (const auto& tenant : fleet.tenants()) CHECK(fleet.ledger(tenant).size() == 2);
 }
@@ -95,31 +105,52 @@ TEST_CASE("a tenant claimed by another replica is left to it, then checked curre
 TEST_CASE("a replica waits for the one that claimed a tenant, however long its migration takes",
           "[integration][claims]") {
   TestFleet fleet("run:\n  lockWaitSeconds: 1\n");
-  fleet.write_migration("20250101000001_slow.sql", "-- migrate:up\nSELECT pg_sleep(3);\n");
+  fleet.write_migration("20250101000001_held.sql", held_by_test);
   const auto alpha = fleet.add_tenant("alpha");
+  pqxx::connection test_lock(support::admin_conninfo(alpha.db));
+  pqxx::nontransaction(test_lock).exec("SELECT pg_advisory_lock(4242)");
   auto first = fleet.spawn({"all-tenants"});
-  support::wait_for_query(alpha.db, "pg_sleep(3)");
-  const auto second = fleet.migrate({"all-tenants"});
+  support::wait_until("the first replica to be inside alpha's migration",
+                      [&] { return advisory_waiters(alpha.db) == 1; });
+  auto second = fleet.spawn({"all-tenants"});
+  // Longer than lockWaitSeconds, as the server measures it.
+  support::wait_until("the second replica to have waited 2 s for the claim", [&] {
+    return support::admin_exec(
+               "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE "
+               "l.locktype = 'advisory' AND NOT l.granted AND a.datname = '" +
+               fleet.central_db() + "' AND now() - a.query_start > interval '2 s'")[0][0]
+               .as<int>() == 1;
+  });
+  pqxx::nontransaction(test_lock).exec("SELECT pg_advisory_unlock(4242)");
   const auto one = first.wait();
-  INFO(one.all() << "\n---\n" << second.all());
+  const auto two = second.wait();
+  INFO(one.all() << "\n---\n" << two.all());
   CHECK(one.exit_code == 0);
-  CHECK(second.exit_code == 0);
-  CHECK_THAT(second.out, Catch::Contains("0 failed, 1 left to other replicas"));
+  CHECK(two.exit_code == 0);
+  CHECK_THAT(two.out, Catch::Contains("0 failed, 1 left to other replicas"));
 }
 
 TEST_CASE("a replica does not report success for a tenant the claiming replica failed", "[integration][claims]") {
   TestFleet fleet;
-  fleet.write_migration("20250101000001_fails_slowly.sql", "-- migrate:up\nSELECT pg_sleep(1);\nSELECT 1/0;\n");
+  fleet.write_migration("20250101000001_fails.sql", "-- migrate:up\nSELECT pg_advisory_lock(4242);\nSELECT 1/0;\n");
   const auto alpha = fleet.add_tenant("alpha");
+  pqxx::connection test_lock(support::admin_conninfo(alpha.db));
+  pqxx::nontransaction(test_lock).exec("SELECT pg_advisory_lock(4242)");
   auto first = fleet.spawn({"all-tenants"});
-  support::wait_for_query(alpha.db, "pg_sleep(1)");
-  const auto second = fleet.migrate({"all-tenants"});
+  support::wait_until("the first replica to be inside alpha's migration",
+                      [&] { return advisory_waiters(alpha.db) == 1; });
+  auto second = fleet.spawn({"all-tenants"});
+  support::wait_until("the second replica to wait for the first one's claim on alpha",
+                      [&] { return advisory_waiters(fleet.central_db()) == 1; });
+  pqxx::nontransaction(test_lock).exec("SELECT pg_advisory_unlock(4242)");
   const auto one = first.wait();
-  INFO(one.all() << "\n---\n" << second.all());
+  const auto two = second.wait();
+  INFO(one.all() << "\n---\n" << two.all());
   CHECK(one.exit_code == 1);
-  CHECK(second.exit_code == 1);
-  CHECK_THAT(second.out,
-             Catch::Contains("alpha: FAILED: 20250101000001_fails_slowly.sql") && Catch::Contains("division by zero"));
+  CHECK(two.exit_code == 1);
+  CHECK_THAT(two.out,
+             Catch::Contains("alpha: FAILED: 20250101000001_fails.sql") && Catch::Contains("division by zero"));
+}
 
 TEST_CASE("a tenant whose claim another replica holds is passed over, checked through its own lock, and left to it",
           "[integration][claims]") {
@@ -139,7 +170,8 @@ TEST_CASE("a tenant whose claim another replica holds is passed over, checked th
   // One worker, in slug order: charlie can be done while bravo is held only if bravo was passed over.
   support::wait_until("alpha and charlie to be migrated while bravo is held",
                       [&] { return fleet.ledger(alpha).size() == 1 && fleet.ledger(charlie).size() == 1; });
-  support::wait_until("bravo to be checked through its own lock", [&] { return advisory_waiters(bravo.db) == 1; });
+  support::wait_until("the run to wait for the other replica's claim on bravo",
+                      [&] { return advisory_waiters(fleet.central_db()) == 1; });
   CHECK_FALSE(fleet.table_exists(bravo, "knex_migrations"));
 
   // The other replica applies bravo's migration (its ledger row dated 2000 to tell it apart), then lets go.
@@ -154,6 +186,8 @@ TEST_CASE("a tenant whose claim another replica holds is passed over, checked th
     tx.commit();
   }
   pqxx::nontransaction(other_replica).exec("SELECT pg_advisory_unlock(" + ledger_lock_key() + ")");
+  pqxx::nontransaction(claim).exec("SELECT pg_advisory_unlock(" +
+                                   std::to_string(claim_key("test", fleet.migrations_dir(), bravo)) + ")");
   const auto result = run.wait();
   INFO(result.all());
   CHECK(result.exit_code == 0);

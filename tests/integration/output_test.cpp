@@ -178,6 +178,7 @@ TEST_CASE("an error line on stderr cannot be forged either", "[integration][outp
   CHECK(result.exit_code == 2);
   CHECK(result.err.find('\x1b') == std::string::npos);
   CHECK_THAT(result.err, Catch::Contains("cannot roll back x.sql\\nSummary: all good\\x1b[2K: its file is not in"));
+}
 
 namespace {
 

@@ -32,6 +32,8 @@ constexpr std::array transient_texts = {
     "no connection to the server",
     "terminating connection",
     "recovery mode",
+    "SSL connection has been closed unexpectedly",
+    "SSL SYSCALL error",
     "accepting connections",  // "not yet accepting connections" (recovery), "not accepting connections"
     "could not receive data",
     "could not send data",
