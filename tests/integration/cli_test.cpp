@@ -203,7 +203,7 @@ TEST_CASE("cli: exit status 2, usage, configuration or input errors change nothi
        {{"CENTRAL_DATABASE_URL", "postgresql://app:secret-pw@127.0.0.1:" + port + "/platform"}},
        "migrate: error: central database unreachable: cannot connect to 127.0.0.1:" + port +
            "/platform: connection to server at \"127.0.0.1\", port " + port +
-           " failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections? "
+           " failed: Connection refused\\n\\tIs the server running on that host and accepting TCP/IP connections? "
            "(check connection in knexfile.yaml, environment test)\n"},
       {"central connection text not valid",
        {"all-tenants"},

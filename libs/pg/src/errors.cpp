@@ -16,6 +16,7 @@ constexpr std::array transient_states = {
     "08000", "08001", "08003", "08004", "08006",  // connection exceptions
     "53300",                                      // too_many_connections
     "57P01", "57P02", "57P03",                    // admin/crash shutdown, cannot_connect_now
+    "40001", "40P01",  // serialization_failure, deadlock_detected, should they come as a plain sql_error
 };
 constexpr const char* query_canceled = "57014";
 
