@@ -373,3 +373,12 @@ TEST_CASE("the keys of knex itself are accepted and ignored: the settings are th
   CHECK(shared.connect_timeout == plain.connect_timeout);
   CHECK(shared.retry.attempts == plain.retry.attempts);
 }
+
+TEST_CASE("knex's version and its migration-file keys are accepted and ignored", "[config]") {
+  const auto path = knexfile(
+      "development:\n  client: pg\n  version: '15.4'\n  connection: x\n  migrations:\n    directory: m\n"
+      "    stub: stub.js\n    sortDirsSeparately: true\n    disableMigrationsListValidation: false\n");
+  const auto settings = load_settings(path, "development");
+  CHECK(settings.central_connection == "x");
+  CHECK(settings.tenant_migrations.directory.filename() == "m");
+}

@@ -15,9 +15,10 @@ namespace migrate::config {
 namespace {
 
 // Keys knex itself reads that this tool accepts and ignores, so that a shared knexfile still loads.
-const std::set<std::string> knex_only_keys = {
-    "client",          "pool", "seeds", "debug", "useNullAsDefault", "acquireConnectionTimeout", "searchPath",
-    "asyncStackTraces"};
+const std::set<std::string> knex_only_keys = {"client", "version", "pool", "seeds", "debug", "useNullAsDefault",
+                                              "acquireConnectionTimeout", "searchPath", "asyncStackTraces",
+                                              // knex's migrations keys about its own migration files
+                                              "stub", "sortDirsSeparately", "disableMigrationsListValidation"};
 
 // Reads typed values from one environment block, naming file, line and key in every error.
 class BlockReader {
