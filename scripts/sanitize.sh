@@ -37,9 +37,10 @@ if [ ${#selection[@]} -eq 0 ]; then
   if [ "$mode" = asan ]; then
     selection=(-L 'unit|integration')
   else
-    # ctest labels only say unit or integration: the Catch tags choose the tests, by their names.
+    # ctest labels only say unit or integration: the Catch tags choose the tests, by their names
+    # (after the prefix "integration:", which ctest shows without its space).
     names=$("$build/bin/integration_tests" --list-test-names-only '[fleet],[claims],[signals]')
-    regex=$(printf '%s\n' "$names" | sed -e '/^$/d' -e 's/[][().*+?^$|\\]/\\&/g' -e 's/^/^integration: /' -e 's/$/$/' |
+    regex=$(printf '%s\n' "$names" | sed -e '/^$/d' -e 's/[][().*+?^$|\\]/\\&/g' -e 's/^/^integration: ?/' -e 's/$/$/' |
       paste -sd'|')
     selection=(-R "$regex")
   fi

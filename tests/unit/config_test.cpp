@@ -121,6 +121,17 @@ TEST_CASE("bad knexfiles are refused naming file, line, environment and key", "[
     CHECK(error_of(path, "development") ==
           path.string() + ":2: development.connection: environment variable MIGRATE_TEST_UNSET is not set");
   }
+  // Found by tests/fuzz/knexfile.cpp: yaml-cpp's own conversion error escaped, exit 1 without the file.
+  SECTION("a list or a mapping used as a key") {
+    const auto path = knexfile("development:\n  connection: x\n  ? [a, b]\n  : c\n");
+    CHECK(error_of(path, "development") ==
+          path.string() + ":3: development: a list or a mapping is used as a key; keys are names");
+    const auto nested = knexfile("development:\n  connection: x\n  run:\n    {a: 1}: 2\n");
+    CHECK(error_of(nested, "development") ==
+          nested.string() + ":4: development.run: a list or a mapping is used as a key; keys are names");
+    const auto top = knexfile("? [a]\n: b\ntest:\n  connection: x\n");
+    CHECK(error_of(top, "development") == top.string() + ": no environment 'development' (it has: test)");
+  }
   SECTION("no file") {
     CHECK_THAT(error_of("/nonexistent/knexfile.yaml", "development"), Catch::Contains("no such file"));
   }

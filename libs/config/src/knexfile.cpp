@@ -26,10 +26,14 @@ class BlockReader {
   BlockReader(std::string file, std::string environment)
       : file_(std::move(file)), environment_(std::move(environment)) {}
 
-  std::string where(const YAML::Node& node, const std::string& key) const {
+  std::string place(const YAML::Node& node) const {
     std::string place = file_;
     if (node.IsDefined() && node.Mark().line >= 0) place += ":" + std::to_string(node.Mark().line + 1);
-    return place + ": " + environment_ + "." + key;
+    return place;
+  }
+
+  std::string where(const YAML::Node& node, const std::string& key) const {
+    return place(node) + ": " + environment_ + "." + key;
   }
 
   [[noreturn]] void fail(const YAML::Node& node, const std::string& key, const std::string& what) const {
@@ -44,6 +48,10 @@ class BlockReader {
   void reject_unknown(const YAML::Node& map, const std::string& key, const std::set<std::string>& known,
                       const std::set<std::string>& ignored = knex_only_keys) const {
     for (const auto& entry : map) {
+      // YAML allows a list or a mapping as a key ("? [a, b]"); yaml-cpp would throw its own error.
+      if (entry.first.IsSequence() || entry.first.IsMap())
+        throw InputError(place(entry.first) + ": " + environment_ + (key.empty() ? "" : "." + key) +
+                         ": a list or a mapping is used as a key; keys are names");
       const auto name = entry.first.as<std::string>();
       if (known.count(name) || ignored.count(name)) continue;
       std::string list;
@@ -178,7 +186,9 @@ Settings load_settings(const std::filesystem::path& path, const std::string& env
   const YAML::Node block = root[environment];
   if (!block) {
     std::string names;
-    for (const auto& entry : root) names += (names.empty() ? "" : ", ") + entry.first.as<std::string>();
+    for (const auto& entry : root)
+      if (!entry.first.IsSequence() && !entry.first.IsMap())
+        names += (names.empty() ? "" : ", ") + entry.first.as<std::string>();
     throw InputError(file + ": no environment '" + environment + "' (it has: " + names + ")");
   }
 

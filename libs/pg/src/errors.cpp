@@ -42,6 +42,28 @@ constexpr std::array transient_texts = {
     "No route to host",
 };
 
+// What stands for a secret in a message: "<redacted>", unless the secret could be read across it and
+// the text beside it (a secret with '<' or '>', or one inside "redacted" such as "d"): then three of
+// a character the secret does not have, so that no copy is left or made. Empty when the secret
+// holds every byte value.
+std::string marker_for(std::string_view secret) {
+  const std::string usual = "<redacted>";
+  if (secret.find_first_of("<>") == std::string_view::npos && usual.find(secret) == std::string::npos) return usual;
+  std::string candidates = "*";
+  for (int c = 0x21; c < 0x7f; ++c) candidates += static_cast<char>(c);
+  for (int c = 1; c < 0x100; ++c) candidates += static_cast<char>(c);
+  for (const char c : candidates)
+    if (secret.find(c) == std::string_view::npos) return std::string(3, c);
+  return {};
+}
+
+// Every copy of `secret` in `message` replaced by `marker`, left to right, the search going on after
+// each marker (searching from the marker's start never ended when the secret was inside the marker).
+void replace_all(std::string& message, std::string_view secret, const std::string& marker) {
+  for (auto at = message.find(secret); at != std::string::npos; at = message.find(secret, at + marker.size()))
+    message.replace(at, secret.size(), marker);
+}
+
 bool is_transient_state(const std::string& state) {
   for (const auto* transient : transient_states)
     if (state == transient) return true;
@@ -87,14 +109,15 @@ void rethrow_as_error(const Connection* db) {
 }
 
 std::string scrub(std::string message, std::string_view secret) {
-  if (!secret.empty()) {
-    for (auto at = message.find(secret); at != std::string::npos; at = message.find(secret, at))
-      message.replace(at, secret.size(), "<redacted>");
-  }
+  const std::string marker = secret.empty() ? std::string() : marker_for(secret);
+  if (!secret.empty() && marker.empty()) return "<redacted>";
+  if (!secret.empty()) replace_all(message, secret, marker);
   static const std::regex password_setting(R"((password\s*=\s*)('([^'\\]|\\.)*'|\S+))", std::regex::icase);
   static const std::regex url_credentials(R"((postgres(ql)?://[^:/@\s]*:)[^@\s]*@)", std::regex::icase);
   message = std::regex_replace(message, password_setting, "$1<redacted>");
   message = std::regex_replace(message, url_credentials, "$1<redacted>@");
+  // The "<redacted>" just written may spell the secret with the text beside it: look once more.
+  if (!secret.empty()) replace_all(message, secret, marker);
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   return message;
 }
