@@ -20,8 +20,9 @@ std::map<std::string, std::string> fleet_env(const TestFleet& fleet) {
   return {{"DB_ENCRYPTION_KEY", fleet.key()}, {"CENTRAL_DATABASE_URL", fleet.central_url()}};
 }
 
-fs::path empty_folder() {
-  const auto dir = fs::temp_directory_path() / support::unique_name("migrate-cwd-");
+// A working directory without a knexfile.yaml, inside the fleet's folder (removed with it).
+fs::path empty_folder(const TestFleet& fleet) {
+  const auto dir = fleet.dir() / "elsewhere";
   fs::create_directories(dir);
   return dir;
 }
@@ -79,7 +80,7 @@ TEST_CASE("cli: usage errors are exit 2, the reason of CLI11 on standard error, 
   for (const auto& [args, reason] : cases) {
     std::vector<std::string> argv = {MIGRATE_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
-    const auto result = support::run(argv, {}, empty_folder());
+    const auto result = support::run(argv);
     INFO((argv.size() > 1 ? argv[1] : std::string("no arguments")));
     CHECK(result.exit_code == 2);
     CHECK(result.err == reason + help);
@@ -95,7 +96,7 @@ TEST_CASE("cli: global options --env, --knexfile and --log-format work after the
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
   const auto knexfile = (fleet.dir() / "knexfile.yaml").string();
-  const auto cwd = empty_folder();  // no knexfile.yaml here: only --knexfile can find it
+  const auto cwd = empty_folder(fleet);  // no knexfile.yaml here: only --knexfile can find it
   auto env = fleet_env(fleet);
   env["MIGRATE_ENV"] = "";  // only --env can name "test"
 
@@ -326,7 +327,7 @@ TEST_CASE("cli: make writes a migration file named by the UTC time, with both se
   const auto before = utc_stamp();
   const auto made = support::run(
       {MIGRATE_BINARY, "--knexfile", (fleet.dir() / "knexfile.yaml").string(), "--env", "test", "make", "add_invoices"},
-      fleet_env(fleet), empty_folder());
+      fleet_env(fleet), empty_folder(fleet));
   const auto after = utc_stamp();
   INFO(made.all());
   REQUIRE(made.exit_code == 0);

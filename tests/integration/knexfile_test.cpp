@@ -43,8 +43,9 @@ void write_file(const fs::path& path, const std::string& text) {
   std::ofstream(path) << text;
 }
 
-fs::path empty_folder() {
-  const auto dir = fs::temp_directory_path() / support::unique_name("migrate-cwd-");
+// A working directory without a knexfile.yaml, inside the fleet's folder (removed with it).
+fs::path empty_folder(const TestFleet& fleet) {
+  const auto dir = fleet.dir() / "elsewhere";
   fs::create_directories(dir);
   return dir;
 }
@@ -96,8 +97,7 @@ TEST_CASE(
 
   const auto start = std::chrono::steady_clock::now();
   const auto result = fleet.migrate({"--log-format", "json", "all-tenants"});
-  const double elapsed = seconds_since(start);
-  INFO(result.all() << "elapsed " << elapsed << " s");
+  INFO(result.all() << "run took " << seconds_since(start) << " s");
   CHECK(result.exit_code == 1);
   double tenant_seconds = -1;
   std::istringstream lines(result.out);
@@ -113,7 +113,6 @@ TEST_CASE(
   // Speed is not asserted, the setting is: 3 s, loosely, and far from the default 10 s.
   CHECK(tenant_seconds >= 2.5);
   CHECK(tenant_seconds < 6);
-  CHECK(elapsed < 6 + 3);
 }
 
 TEST_CASE("knexfile: run.connectTimeoutSeconds holds for the central database too: exit 2 after that many seconds",
@@ -159,7 +158,7 @@ TEST_CASE(
   env["MIGRATE_TEST_CENTRAL_PASSWORD"] = std::getenv("PGPASSWORD");
   env["CENTRAL_DATABASE_URL"] = "postgresql://nobody@nowhere.invalid/nothing";  // not used by this knexfile
   const auto result = support::run({MIGRATE_BINARY, "--knexfile", knexfile.string(), "--env", "test", "all-tenants"},
-                                   env, empty_folder());
+                                   env, empty_folder(fleet));
   INFO(result.all());
   CHECK(result.exit_code == 0);
   CHECK_THAT(result.out,
@@ -290,7 +289,7 @@ TEST_CASE("knexfile: without --knexfile, knexfile.yaml of the working directory 
   const auto tenant = fleet.add_tenant("acme-corp");
 
   const auto elsewhere =
-      support::run({MIGRATE_BINARY, "--env", "test", "all-tenants"}, fleet_env(fleet), empty_folder());
+      support::run({MIGRATE_BINARY, "--env", "test", "all-tenants"}, fleet_env(fleet), empty_folder(fleet));
   CHECK(elsewhere.exit_code == 2);
   CHECK(elsewhere.err ==
         "migrate: error: knexfile.yaml: no such file (pass --knexfile PATH, or run from the folder that has "
@@ -333,7 +332,7 @@ TEST_CASE("knexfile: the shipped knexfile.yaml and migrations folder migrate a t
   const auto migrate = [&](std::vector<std::string> args, const std::string& environment = "test") {
     std::vector<std::string> argv = {MIGRATE_BINARY, "--knexfile", shipped.string(), "--env", environment};
     argv.insert(argv.end(), args.begin(), args.end());
-    return support::run(argv, fleet_env(fleet), empty_folder());
+    return support::run(argv, fleet_env(fleet), empty_folder(fleet));
   };
 
   const auto result = migrate({"all-tenants"});
