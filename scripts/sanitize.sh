@@ -39,8 +39,8 @@ if [ ${#selection[@]} -eq 0 ]; then
     selection=(-L 'unit|integration')
   else
     # ctest labels only say unit or integration: the Catch tags choose the tests, by their names
-    # (after the prefix "integration:", which ctest shows without its space).
-    # (Catch v2 exits with the number of tests it listed.)
+    # (after the prefix "integration:", which ctest shows without its space). Catch v2 exits with
+    # the number of tests it listed.
     names=$("$build/bin/integration_tests" --list-test-names-only '[fleet],[claims],[signals]' || true)
     [ -n "$names" ] || { echo "sanitize: no fleet, claims or signals test found" >&2; exit 1; }
     regex=$(printf '%s\n' "$names" | sed -e '/^$/d' -e 's/[][().*+?^$|\\]/\\&/g' -e 's/^/^integration: ?/' -e 's/$/$/' |
