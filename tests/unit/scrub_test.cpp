@@ -21,3 +21,14 @@ TEST_CASE("scrub ends for a password inside its own marker, and no copy of the p
   CHECK(scrub("password=hunter2<r and more", "2<r") == "password=<redacted> and more");
   CHECK(scrub("user e failed: password=x", "e") == "us***r *** fail***d: password=<r***dact***d>");
 }
+
+// Found by tests/fuzz/scrub.cpp: std::regex's matcher recursed once per character and a long value
+// after "password = '" (an error quoting a migration's SQL, say) overflowed the stack.
+TEST_CASE("scrub takes values of any length without running out of stack", "[pg]") {
+  const std::string long_value(200000, 'x');
+  CHECK(scrub("password = '" + long_value) == "password = <redacted>");
+  CHECK(scrub("password='" + long_value + "' next") == "password=<redacted> next");
+  CHECK(scrub("postgresql://app:" + long_value + "@db/x") == "postgresql://app:<redacted>@db/x");
+  CHECK(scrub("postgres://" + long_value + " PASSWORD =\tp\\'q") ==
+        "postgres://" + long_value + " PASSWORD =\t<redacted>");
+}

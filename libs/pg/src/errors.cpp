@@ -2,8 +2,9 @@
 
 #include <pqxx/except>
 
+#include <algorithm>
 #include <array>
-#include <regex>
+#include <cctype>
 #include <sstream>
 
 #include "migrate/core/interrupt.hpp"
@@ -64,6 +65,91 @@ void replace_all(std::string& message, std::string_view secret, const std::strin
     message.replace(at, secret.size(), marker);
 }
 
+// Whether `text` has `word` (lower case) at `at`, in any case (ASCII).
+bool has_any_case(const std::string& text, std::size_t at, std::string_view word) {
+  if (at > text.size() || text.size() - at < word.size()) return false;
+  for (std::size_t i = 0; i < word.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(text[at + i])) != word[i]) return false;
+  return true;
+}
+
+// Where `word` next starts in `text` at or after `from`, in any case (ASCII), or npos.
+std::size_t find_any_case(const std::string& text, std::string_view word, std::size_t from) {
+  for (; from + word.size() <= text.size(); ++from)
+    if (has_any_case(text, from, word)) return from;
+  return std::string::npos;
+}
+
+bool is_blank(char c) {
+  return std::isspace(static_cast<unsigned char>(c)) != 0;
+}
+
+// The value of every password setting (password, blanks, '=', blanks, then a quoted value with
+// backslash escapes or else a run of non-blanks) and of every URL's password (postgres[ql]://user:
+// password@) replaced by <redacted>. Scanned by hand: std::regex's matcher recurses once per
+// character, and a long value overflowed the stack.
+std::string redact_password_shapes(const std::string& message) {
+  std::string out;
+  std::size_t copied = 0;
+  const auto redact = [&](std::size_t from, std::size_t to, const char* tail) {
+    out.append(message, copied, from - copied);
+    out += "<redacted>";
+    out += tail;
+    copied = to;
+  };
+  for (std::size_t at = find_any_case(message, "password", 0); at != std::string::npos;
+       at = find_any_case(message, "password", std::max(at + 1, copied))) {
+    std::size_t v = at + 8;
+    while (v < message.size() && is_blank(message[v])) ++v;
+    if (v >= message.size() || message[v] != '=') continue;
+    ++v;
+    while (v < message.size() && is_blank(message[v])) ++v;
+    std::size_t end = std::string::npos;
+    if (v < message.size() && message[v] == '\'') {
+      for (std::size_t e = v + 1; e < message.size(); ++e) {
+        if (message[e] == '\\' && e + 1 < message.size() && message[e + 1] != '\n') {
+          ++e;
+        } else if (message[e] == '\'') {
+          end = e + 1;
+          break;
+        } else if (message[e] == '\\') {
+          break;
+        }
+      }
+    }
+    if (end == std::string::npos) {  // not quoted, or the quote never closes: up to the next blank
+      end = v;
+      while (end < message.size() && !is_blank(message[end])) ++end;
+      if (end == v) continue;
+    }
+    redact(v, end, "");
+  }
+  out.append(message, copied, std::string::npos);
+
+  std::string result;
+  copied = 0;
+  std::swap(out, result);
+  const std::string& text = result;
+  for (std::size_t at = find_any_case(text, "postgres", 0); at != std::string::npos;
+       at = find_any_case(text, "postgres", std::max(at + 1, copied))) {
+    std::size_t i = at + 8;
+    if (has_any_case(text, i, "ql")) i += 2;
+    if (text.compare(i, 3, "://") != 0) continue;
+    i += 3;
+    while (i < text.size() && text[i] != ':' && text[i] != '/' && text[i] != '@' && !is_blank(text[i])) ++i;
+    if (i >= text.size() || text[i] != ':') continue;
+    const std::size_t password = i + 1;
+    std::size_t e = password;
+    while (e < text.size() && text[e] != '@' && !is_blank(text[e])) ++e;
+    if (e >= text.size() || text[e] != '@') continue;
+    out.append(text, copied, password - copied);
+    out += "<redacted>@";
+    copied = e + 1;
+  }
+  out.append(text, copied, std::string::npos);
+  return out;
+}
+
 bool is_transient_state(const std::string& state) {
   for (const auto* transient : transient_states)
     if (state == transient) return true;
@@ -112,10 +198,7 @@ std::string scrub(std::string message, std::string_view secret) {
   const std::string marker = secret.empty() ? std::string() : marker_for(secret);
   if (!secret.empty() && marker.empty()) return "<redacted>";
   if (!secret.empty()) replace_all(message, secret, marker);
-  static const std::regex password_setting(R"((password\s*=\s*)('([^'\\]|\\.)*'|\S+))", std::regex::icase);
-  static const std::regex url_credentials(R"((postgres(ql)?://[^:/@\s]*:)[^@\s]*@)", std::regex::icase);
-  message = std::regex_replace(message, password_setting, "$1<redacted>");
-  message = std::regex_replace(message, url_credentials, "$1<redacted>@");
+  message = redact_password_shapes(message);
   // The "<redacted>" just written may spell the secret with the text beside it: look once more.
   if (!secret.empty()) replace_all(message, secret, marker);
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
