@@ -33,13 +33,6 @@ void wait_for_output(const support::Process& process, const std::string& text) {
   }
 }
 
-// Sessions of ours in `db` waiting for a lock (a row lock, an advisory lock).
-int waiting_for_lock(const std::string& db) {
-  return support::admin_exec("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db +
-                             "' AND application_name = 'migrate' AND wait_event_type = 'Lock'")[0][0]
-      .as<int>();
-}
-
 std::string ledger_lock_key() {
   return std::to_string(migrate::ledger::advisory_key(migrate::ledger::Ledger("knex_migrations")));
 }
@@ -302,7 +295,8 @@ TEST_CASE("a deadlock while locking is retried", "[integration][tenant_job][!sho
 
   auto run = fleet.spawn({"tenant", "acme-corp"});
   // migrate holds the advisory lock and waits for the row; the test now waits for the advisory lock.
-  support::wait_until("migrate to wait for the lock row", [&] { return waiting_for_lock(tenant.db) == 1; });
+  support::wait_until("migrate to wait for the lock row",
+                      [&] { return support::sessions_waiting_for_lock(tenant.db, true) == 1; });
   other_tx.exec("SELECT pg_advisory_xact_lock(" + ledger_lock_key() + ")");  // returns once migrate gave way
   other_tx.commit();
   const auto result = run.wait();
@@ -323,7 +317,8 @@ TEST_CASE("a serialization failure while locking is retried", "[integration][ten
   other_tx.exec("UPDATE knex_migrations_lock SET is_locked = 0");
 
   auto run = fleet.spawn({"tenant", "acme-corp"});
-  support::wait_until("migrate to wait for the lock row", [&] { return waiting_for_lock(tenant.db) == 1; });
+  support::wait_until("migrate to wait for the lock row",
+                      [&] { return support::sessions_waiting_for_lock(tenant.db, true) == 1; });
   other_tx.commit();  // a newer version of the row than migrate's snapshot
   const auto result = run.wait();
   INFO(result.all());
