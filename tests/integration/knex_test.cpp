@@ -303,3 +303,31 @@ TEST_CASE("a custom tableName keeps the ledger in that table and the lock in its
   CHECK_THAT(after.out, Catch::Contains("acme-corp: done, batch 3, 1 migration"));
   CHECK(fleet.query(tenant, "SELECT count(*) FROM schema_history")[0][0].as<int>() == 4);
 }
+
+TEST_CASE("the ledger tables are column for column, key for key, what knex creates", "[integration][knex]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 2);
+  const auto ours = fleet.add_tenant("by-migrate");
+  const auto theirs = fleet.add_tenant("by-knex");
+  REQUIRE(fleet.migrate({"tenant", "by-migrate"}).exit_code == 0);
+  knex({"latest", theirs.db, fleet.migrations_dir().string()}, &theirs);
+  // Columns (type, length, nullability, default), then constraints, then the lock rows.
+  auto shape = [&](const support::Tenant& tenant) {
+    return fleet
+        .query(tenant,
+               "SELECT concat_ws(E'\\n', "
+               "(SELECT string_agg(format('%s.%s %s(%s) null=%s default=%s', table_name, column_name, data_type, "
+               "character_maximum_length, is_nullable, column_default), E'\\n' ORDER BY table_name, ordinal_position) "
+               "FROM information_schema.columns WHERE table_schema = 'public' AND table_name LIKE 'knex_migrations%'), "
+               "(SELECT string_agg(format('%s %s', conrelid::regclass, pg_get_constraintdef(oid)), E'\\n' "
+               "ORDER BY conrelid::regclass::text, conname) FROM pg_constraint WHERE conrelid IN "
+               "('knex_migrations'::regclass, 'knex_migrations_lock'::regclass)), "
+               "(SELECT 'lock rows: ' || string_agg(is_locked::text, ',') FROM knex_migrations_lock))")[0][0]
+        .as<std::string>();
+  };
+  const auto ours_shape = shape(ours);
+  INFO("ours:\n" << ours_shape);
+  CHECK(ours_shape == shape(theirs));
+  CHECK_THAT(ours_shape, Catch::Contains("knex_migrations.name character varying(255)"));
+  CHECK_THAT(ours_shape, Catch::EndsWith("lock rows: 0"));
+}

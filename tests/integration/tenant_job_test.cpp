@@ -358,3 +358,24 @@ TEST_CASE("a commit whose connection broke is never retried and is reported as c
   CHECK(fleet.ledger(tenant).empty());  // terminated inside COMMIT: in fact rolled back
   CHECK_FALSE(fleet.table_exists(tenant, "t1"));
 }
+
+TEST_CASE("the SQL error of a migration itself is never retried", "[integration][tenant_job]") {
+  TestFleet fleet("retry:\n  attempts: 5\n  initialDelayMs: 50\n  maxDelayMs: 100\n");
+  fleet.write_migration("20250101000001_divides.sql", "-- migrate:up\nCREATE TABLE t1 (id int);\nSELECT 1/0;\n");
+  const auto tenant = fleet.add_tenant("acme-corp");
+  const auto result = fleet.migrate({"--log-format", "json", "all-tenants"});
+  INFO(result.all());
+  CHECK(result.exit_code == 1);
+  nlohmann::json failed;
+  int retries = 0;
+  for (const auto& event : events(result.out)) {
+    if (event["event"] == "retry") ++retries;
+    if (event["event"] == "tenant_failed") failed = event;
+  }
+  CHECK(retries == 0);
+  REQUIRE(failed.is_object());
+  CHECK(failed["attempts"] == 1);
+  CHECK_THAT(failed["reason"].get<std::string>(),
+             Catch::StartsWith("20250101000001_divides.sql") && Catch::EndsWith(": division by zero"));
+  CHECK(fleet.ledger(tenant).empty());
+}
