@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <pqxx/pqxx>
 #include <sstream>
@@ -16,7 +17,11 @@ namespace support {
 namespace {
 
 const std::string pg_cluster = std::string(MIGRATE_SOURCE_DIR) + "/scripts/pg-cluster.sh";
-const std::string pg_ctl = "/usr/lib/postgresql/15/bin/pg_ctl";
+// As scripts/pg-cluster.sh finds it.
+std::string pg_ctl() {
+  const char* bin = std::getenv("PGBIN");
+  return std::string(bin && *bin ? bin : "/usr/lib/postgresql/15/bin") + "/pg_ctl";
+}
 
 std::string first_line(const std::filesystem::path& path) {
   std::ifstream in(path);
@@ -29,7 +34,7 @@ std::string first_line(const std::filesystem::path& path) {
 ProcessResult run_pg_ctl(const std::vector<std::string>& args) {
   std::vector<std::string> argv;
   if (::geteuid() == 0) argv = {"/usr/sbin/runuser", "-u", "postgres", "--"};
-  argv.push_back(pg_ctl);
+  argv.push_back(pg_ctl());
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv);
 }
