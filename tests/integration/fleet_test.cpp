@@ -80,7 +80,7 @@ struct Measured {
 
 // Waits for `process`, reading its peak resident set every 20 ms while it runs. (getrusage's
 // ru_maxrss of a child is no good here: Linux counts in it the parent's memory the child had
-// between fork and exec, and the test process is larger than migrate.) VmHWM is a high-water
+// between fork and exec, so it is never below the test process's own.) VmHWM is a high-water
 // mark, so only growth in the last 20 ms of the run could be missed.
 Measured measure(support::Process process) {
   Measured measured;
