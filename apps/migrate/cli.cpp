@@ -125,6 +125,12 @@ int run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
+    // CLI11 says only "A subcommand is required" for a mistyped one: name the word it did not know.
+    const auto left = app.remaining();
+    if (app.get_subcommands().empty() && !left.empty() && !left.front().starts_with('-')) {
+      std::cerr << printable(left.front()) << " is not a subcommand of migrate\nRun with --help for more information.\n";
+      return exit_input;
+    }
     const int code = app.exit(error);
     return code == 0 ? exit_ok : exit_input;
   }

@@ -65,7 +65,8 @@ TEST_CASE("cli: usage errors are exit 2, the reason of CLI11 on standard error, 
   const std::string help = "\nRun with --help for more information.\n";
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{}, "A subcommand is required"},
-      {{"frobnicate"}, "A subcommand is required"},
+      {{"frobnicate"}, "frobnicate is not a subcommand of migrate"},
+      {{"--env", "test", "rollbak", "--tenant", "x"}, "rollbak is not a subcommand of migrate"},
       {{"rollback"}, "--tenant is required"},
       {{"tenant"}, "tenant is required"},
       {{"make"}, "name is required"},

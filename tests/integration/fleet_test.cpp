@@ -81,7 +81,7 @@ struct Measured {
 
 // Waits for `process`, reading its peak resident set every 20 ms while it runs. (getrusage's
 // ru_maxrss of a child is no good here: Linux counts in it the parent's memory the child had
-// between fork and exec, and the test process is larger than migrate.) VmHWM is a high-water
+// between fork and exec, so it is never below the test process's own.) VmHWM is a high-water
 // mark, so only growth in the last 20 ms of the run could be missed.
 Measured measure(support::Process process) {
   Measured measured;
@@ -346,7 +346,41 @@ TEST_CASE("fail-fast names the tenants it did not start, totals respect exclude 
   }
 }
 
-TEST_CASE("per-host N is a real cap: never more than N sessions on one server, both servers busy at once",
+// Runs `args` over `fleet`, sampling the sessions in the databases of each server every 20 ms.
+struct SessionPeaks {
+  support::ProcessResult result;
+  int first = 0;   // most sessions seen at once in the databases of `first_server`
+  int second = 0;  // ... of `second_server`
+  int both = 0;    // ... of both, in one sample
+};
+
+SessionPeaks run_sampling_sessions(const TestFleet& fleet, const std::vector<std::string>& args,
+                                   const std::vector<std::string>& first_server,
+                                   const std::vector<std::string>& second_server) {
+  const std::string count_sessions =
+      "SELECT count(*) FILTER (WHERE datname = ANY(" + sql_text_array(first_server) +
+      ")), count(*) FILTER (WHERE datname = ANY(" + sql_text_array(second_server) +
+      ")) FROM pg_stat_activity WHERE backend_type = 'client backend'";  // not autovacuum
+  pqxx::connection admin(support::admin_conninfo());
+  auto run = fleet.spawn(args);
+  SessionPeaks peaks;
+  std::optional<support::ProcessResult> result;
+  support::wait_until(
+      "the fleet run to end",
+      [&] {
+        const auto row = pqxx::nontransaction(admin).exec(count_sessions)[0];
+        peaks.first = std::max(peaks.first, row[0].as<int>());
+        peaks.second = std::max(peaks.second, row[1].as<int>());
+        peaks.both = std::max(peaks.both, row[0].as<int>() + row[1].as<int>());
+        result = run.poll();
+        return result.has_value();
+      },
+      std::chrono::minutes(2));
+  peaks.result = *result;
+  return peaks;
+}
+
+TEST_CASE("per-host N and concurrency N are real caps: sessions per server and in all, counted by the server",
           "[integration][fleet]") {
   TestFleet fleet;
   fleet.write_migration("20250101000001_slow.sql", "-- migrate:up\nCREATE TABLE t1 (id int);\nSELECT pg_sleep(0.4);\n");
@@ -361,35 +395,28 @@ TEST_CASE("per-host N is a real cap: never more than N sessions on one server, b
     support::admin_exec("UPDATE tenants SET db_host = '127.0.0.2' WHERE id = '" + tenant.id + "'", fleet.central_db());
     second_server.push_back(tenant.db);
   }
-  const std::string count_sessions =
-      "SELECT count(*) FILTER (WHERE datname = ANY(" + sql_text_array(first_server) +
-      ")), count(*) FILTER (WHERE datname = ANY(" + sql_text_array(second_server) +
-      ")) FROM pg_stat_activity WHERE backend_type = 'client backend'";  // not autovacuum
-  pqxx::connection admin(support::admin_conninfo());
-  auto run = fleet.spawn({"all-tenants", "--concurrency", "6", "--per-host", "2"});
-  int most_first = 0, most_second = 0, most_both = 0;
-  std::optional<support::ProcessResult> result;
-  support::wait_until(
-      "the fleet run to end",
-      [&] {
-        const auto row = pqxx::nontransaction(admin).exec(count_sessions)[0];
-        most_first = std::max(most_first, row[0].as<int>());
-        most_second = std::max(most_second, row[1].as<int>());
-        most_both = std::max(most_both, row[0].as<int>() + row[1].as<int>());
-        result = run.poll();
-        return result.has_value();
-      },
-      std::chrono::minutes(2));
-  INFO(result->all());
-  INFO("most sessions seen at once: " << most_first << " on 127.0.0.1, " << most_second << " on 127.0.0.2, "
-                                      << most_both << " on both");
-  CHECK(result->exit_code == 0);
-  CHECK_THAT(result->out, Catch::Contains(": 16 migrated, 0 up to date, 0 failed"));
-  CHECK(most_first <= 2);
-  CHECK(most_second <= 2);
-  CHECK(most_first == 2);  // the cap was reached on each server, so the run did press against it
-  CHECK(most_second == 2);
-  CHECK(most_both > 2);  // a cap per server, not for the whole run
+
+  const auto capped = run_sampling_sessions(fleet, {"all-tenants", "--concurrency", "6", "--per-host", "2"},
+                                            first_server, second_server);
+  INFO(capped.result.all());
+  INFO("--per-host 2: most sessions seen at once: " << capped.first << " on 127.0.0.1, " << capped.second
+                                                    << " on 127.0.0.2, " << capped.both << " on both");
+  CHECK(capped.result.exit_code == 0);
+  CHECK_THAT(capped.result.out, Catch::Contains(": 16 migrated, 0 up to date, 0 failed"));
+  CHECK(capped.first <= 2);
+  CHECK(capped.second <= 2);
+  CHECK(capped.first == 2);  // the cap was reached on each server, so the run did press against it
+  CHECK(capped.second == 2);
+  CHECK(capped.both > 2);  // a cap per server, not for the whole run
+
+  fleet.write_migration("20250101000002_slow.sql", "-- migrate:up\nSELECT pg_sleep(0.4);\n");
+  const auto in_all = run_sampling_sessions(fleet, {"all-tenants", "--concurrency", "3"}, first_server, second_server);
+  INFO(in_all.result.all());
+  INFO("--concurrency 3: most sessions seen at once: " << in_all.both);
+  CHECK(in_all.result.exit_code == 0);
+  CHECK_THAT(in_all.result.out, Catch::Contains(": 16 migrated, 0 up to date, 0 failed"));
+  CHECK(in_all.both <= 3);
+  CHECK(in_all.both == 3);
 }
 
 TEST_CASE("2,000 tenant rows are read in pages of 500, each exactly once, in the memory 100 rows take",

@@ -107,7 +107,7 @@ TEST_CASE(
     const auto port = std::to_string(silent.port());
     CHECK(event.at("reason") == "cannot connect to 127.0.0.1:" + port + "/" + tenant.db +
                                     ": connection to server at \"127.0.0.1\", port " + port +
-                                    " failed: timeout expired (gave up after 1 attempts)");
+                                    " failed: timeout expired (gave up after 1 attempt)");
     tenant_seconds = event.at("duration_ms").get<double>() / 1000;
   }
   // Speed is not asserted, the setting is: 3 s, loosely, and far from the default 10 s.

@@ -47,3 +47,38 @@ TEST_CASE("listing gives the active tenants in a stable order, page by page", "[
   }
   CHECK(slugs == std::vector<std::string>{"alpha", "bravo", "charlie", "delta", "echo"});
 }
+
+TEST_CASE("a schema-qualified tenants table (platform.tenants) is the one every command reads",
+          "[integration][registry]") {
+  support::TestFleet fleet("tenants:\n  table: platform.tenants\n");
+  fleet.write_simple_migrations(1, 1);
+  const auto acme = fleet.add_tenant("acme-corp");
+  const auto globex = fleet.add_tenant("globex");
+  // The rows move to schema platform; an empty public.tenants is left as a decoy.
+  support::admin_exec(
+      "CREATE SCHEMA platform; ALTER TABLE tenants SET SCHEMA platform; "
+      "CREATE TABLE public.tenants (LIKE platform.tenants INCLUDING ALL)",
+      fleet.central_db());
+
+  const auto all = fleet.migrate({"all-tenants"});
+  INFO(all.all());
+  CHECK(all.exit_code == 0);
+  CHECK_THAT(all.out,
+             Catch::Contains("all-tenants: 2 tenants") && Catch::Contains(": 2 migrated, 0 up to date, 0 failed"));
+  CHECK(fleet.ledger(acme).size() == 1);
+  CHECK(fleet.ledger(globex).size() == 1);
+
+  fleet.write_simple_migrations(2, 1);
+  const auto one = fleet.migrate({"tenant", "acme-corp"});
+  INFO(one.all());
+  CHECK(one.exit_code == 0);
+  CHECK_THAT(one.out, Catch::Contains("acme-corp: done, batch 2, 1 migration"));
+  const auto status = fleet.migrate({"status"});
+  INFO(status.all());
+  CHECK(status.exit_code == 0);
+  CHECK_THAT(status.out, Catch::Contains("acme-corp: 2 applied, 0 pending, latest 20250101000002_create_t2.sql") &&
+                             Catch::Contains("globex: 1 applied, 1 pending, latest 20250101000001_create_t1.sql"));
+  const auto unknown = fleet.migrate({"tenant", "initech"});
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.err, Catch::Contains("no tenant with slug or id 'initech' in table platform.tenants"));
+}

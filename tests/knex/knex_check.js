@@ -1,14 +1,19 @@
 // Test-only bridge to knex, driven by tests/integration/knex_test.cpp. Connection comes from
 // PGHOST, PGPORT, PGUSER and PGPASSWORD (node-postgres reads them); the database is an argument.
-//   node knex_check.js list DB DIR      prints {"completed":[...],"pending":[...]} as knex sees them
-//   node knex_check.js latest DB DIR    knex applies DIR's .sql files (their up sections) itself
-//   node knex_check.js decrypt KEY VAL  decrypts VAL as Node code of existing fleets does
+//   node knex_check.js list DB DIR [CONFIG]    prints {"completed":[...],"pending":[...]} as knex sees them
+//   node knex_check.js latest DB DIR [CONFIG]  knex applies DIR's .sql files (their up sections) itself,
+//                                              printing {"batch":N,"names":[...]}
+//   node knex_check.js decrypt KEY VAL         decrypts VAL as Node code of existing fleets does
+// CONFIG, when given, is JSON merged into knex's migration config, e.g. {"tableName":"schema_history"}
+// or {"disableTransactions":true} (knex then takes its lock row in a transaction of its own).
+// A failure prints knex's message on stderr and exits 1.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
 
-const [command, a, b] = process.argv.slice(2);
+const [command, a, b, configText] = process.argv.slice(2);
+const extra = configText ? JSON.parse(configText) : {};
 
 function connect(database) {
   return require('knex')({ client: 'pg', connection: { database } });
@@ -42,13 +47,13 @@ async function main() {
   const knex = connect(a);
   try {
     if (command === 'list') {
-      const [completed, pending] = await knex.migrate.list({ directory: b, loadExtensions: ['.sql'] });
+      const [completed, pending] = await knex.migrate.list({ directory: b, loadExtensions: ['.sql'], ...extra });
       process.stdout.write(JSON.stringify({
         completed: completed.map((m) => m.name),
         pending: pending.map((m) => m.file),
       }));
     } else if (command === 'latest') {
-      const [batch, names] = await knex.migrate.latest({ migrationSource: new SqlFileSource(b) });
+      const [batch, names] = await knex.migrate.latest({ migrationSource: new SqlFileSource(b), ...extra });
       process.stdout.write(JSON.stringify({ batch, names }));
     } else {
       throw new Error('unknown command ' + command);

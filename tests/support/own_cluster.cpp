@@ -1,8 +1,11 @@
 #include "support/own_cluster.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <pqxx/pqxx>
 #include <sstream>
@@ -14,7 +17,11 @@ namespace support {
 namespace {
 
 const std::string pg_cluster = std::string(MIGRATE_SOURCE_DIR) + "/scripts/pg-cluster.sh";
-const std::string pg_ctl = "/usr/lib/postgresql/15/bin/pg_ctl";
+// As scripts/pg-cluster.sh finds it.
+std::string pg_ctl() {
+  const char* bin = std::getenv("PGBIN");
+  return std::string(bin && *bin ? bin : "/usr/lib/postgresql/15/bin") + "/pg_ctl";
+}
 
 std::string first_line(const std::filesystem::path& path) {
   std::ifstream in(path);
@@ -27,7 +34,7 @@ std::string first_line(const std::filesystem::path& path) {
 ProcessResult run_pg_ctl(const std::vector<std::string>& args) {
   std::vector<std::string> argv;
   if (::geteuid() == 0) argv = {"/usr/sbin/runuser", "-u", "postgres", "--"};
-  argv.push_back(pg_ctl);
+  argv.push_back(pg_ctl());
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv);
 }
@@ -83,6 +90,36 @@ void OwnCluster::stop(const std::string& mode, bool wait) {
 pid_t OwnCluster::postmaster_pid() const {
   const auto line = first_line(dir_ / "data/postmaster.pid");
   return line.empty() ? 0 : static_cast<pid_t>(std::stol(line));
+}
+
+pid_t OwnCluster::pause_startup() const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    // The postmaster's children straight from the kernel: polled in a tight loop, the startup
+    // process is caught within a millisecond of taking its title.
+    const pid_t parent = postmaster_pid();
+    if (parent == 0) continue;
+    std::ifstream children("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children");
+    for (pid_t child = 0; children >> child;) {
+      std::ifstream cmdline_file("/proc/" + std::to_string(child) + "/cmdline");
+      std::string cmdline;
+      std::getline(cmdline_file, cmdline, '\0');
+      if (cmdline.rfind("postgres: startup", 0) != 0) continue;
+      REQUIRE(::kill(child, SIGSTOP) == 0);
+      return child;
+    }
+  }
+  FAIL("no startup process seen within 30 s");
+  return 0;
+}
+
+std::string OwnCluster::connect_error() const {
+  try {
+    pqxx::connection probe(admin_conninfo());
+    return "";
+  } catch (const std::exception& error) {
+    return error.what();
+  }
 }
 
 pid_t OwnCluster::child_pid(const std::string& title) const {

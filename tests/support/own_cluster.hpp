@@ -33,6 +33,11 @@ class OwnCluster {
   pid_t postmaster_pid() const;
   // The pid of the postmaster's child whose title starts with `title` ("postgres: startup"), or 0.
   pid_t child_pid(const std::string& title) const;
+  // Waits, without sleeping, for the startup process of a server being started and stops it
+  // (SIGSTOP), so that the server stays in its startup; returns its pid. Fails after 30 s.
+  pid_t pause_startup() const;
+  // What a superuser connection attempt to this server gets now: libpq's error, or "" when it connects.
+  std::string connect_error() const;
 
  private:
   std::filesystem::path dir_;

@@ -28,6 +28,17 @@ std::vector<int> backends_running(const std::string& db, const std::string& text
   return pids;
 }
 
+int sessions_waiting_for_lock(const std::string& db, bool ours) {
+  pqxx::connection admin(admin_conninfo());
+  pqxx::nontransaction tx(admin);
+  return tx
+      .exec_params(
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND "
+          "(application_name = 'migrate') = $2",
+          db, ours)[0][0]
+      .as<int>();
+}
+
 void wait_for_query(const std::string& db, const std::string& text) {
   wait_until("a query with '" + text + "' in " + db, [&] { return !backends_running(db, text).empty(); });
 }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace support {
 
@@ -15,5 +16,9 @@ void wait_for_query(const std::string& db, const std::string& text);
 
 // The pids of backends in `db` whose query contains `text`.
 std::vector<int> backends_running(const std::string& db, const std::string& text);
+
+// How many sessions in `db` wait for a lock (a row lock, an advisory lock): sessions of migrate
+// (application_name 'migrate') when `ours`, of anyone else (knex, a test) otherwise.
+int sessions_waiting_for_lock(const std::string& db, bool ours);
 
 }  // namespace support

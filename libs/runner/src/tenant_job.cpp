@@ -56,7 +56,7 @@ TenantOutcome run_tenant(const registry::TenantRecord& tenant, const TenantAcces
     } catch (const Error& error) {
       if (!error.transient() || attempt_number >= policy.attempts) {
         std::string reason = error.what();
-        if (error.transient()) reason += " (gave up after " + std::to_string(attempt_number) + " attempts)";
+        if (error.transient()) reason += " (gave up after " + std::to_string(attempt_number) + (attempt_number == 1 ? " attempt)" : " attempts)");
         return finish(TenantState::failed, reason);
       }
       const auto delay = backoff_delay(policy, attempt_number);
