@@ -34,14 +34,21 @@ std::optional<std::vector<AppliedMigration>> Ledger::applied(pqxx::connection_ba
   }
 }
 
-std::optional<std::vector<std::string>> Ledger::applied_names(pqxx::connection_base& db) const {
+std::optional<Glance> Ledger::glance(pqxx::connection_base& db) const {
   try {
     pqxx::nontransaction tx(db);
-    const auto rows = tx.exec("SELECT name FROM " + quoted_table_);
-    std::vector<std::string> names;
-    names.reserve(rows.size());
-    for (const auto& row : rows) names.push_back(row[0].as<std::string>(""));
-    return names;
+    // Ledger rows have a name and no lock value; the one lock row has a value and no name.
+    const auto rows = tx.exec("SELECT name, NULL::integer FROM " + quoted_table_ +
+                              " UNION ALL SELECT NULL, max(is_locked) FROM " + quoted_lock_table_);
+    Glance glance;
+    glance.names.reserve(rows.size());
+    for (const auto& row : rows) {
+      if (!row[1].is_null())
+        glance.lock_value = row[1].as<int>();
+      else if (!row[0].is_null())
+        glance.names.push_back(row[0].as<std::string>());
+    }
+    return glance;
   } catch (const pqxx::sql_error& error) {
     if (error.sqlstate() == sqlstate_undefined_table) return std::nullopt;
     throw;

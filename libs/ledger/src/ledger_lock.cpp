@@ -10,7 +10,6 @@ namespace {
 
 constexpr const char* lock_not_available = "55P03";
 constexpr int held_by_knex = 1;
-constexpr int held_by_migrate = 2;
 
 std::string key_text(const Ledger& ledger) {
   return std::to_string(advisory_key(ledger));

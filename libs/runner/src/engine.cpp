@@ -163,7 +163,11 @@ EngineResult migrate_up_single(pqxx::connection_base& db, const migrations::Migr
   tell_warnings(listener, ledger::lock_in_transaction(tx, ledger, options.lock_wait));
   const UpPlan plan = plan_up(set, ledger.applied(tx), options.continue_batch);
   EngineResult result{plan.next_batch, {}};
-  if (plan.pending.empty()) return result;  // another runner got there first; tx rolls back
+  if (plan.pending.empty()) {  // another runner got there first, or a dead one's lock row was cleared
+    ledger::unlock_in_transaction(tx, ledger);
+    tx.commit();
+    return result;
+  }
   if (needs_per_migration(options, plan)) {
     tx.abort();
     return migrate_up_per_migration(db, set, ledger, options, listener);
@@ -186,13 +190,16 @@ EngineResult migrate_up_single(pqxx::connection_base& db, const migrations::Migr
 
 EngineResult migrate_up(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
                         const EngineOptions& options, StepListener* listener) {
-  // The fast path: one query for the applied names, no lock, no DDL. Batches are read under the
-  // lock, when there is something to apply.
+  // The fast path: one query for the applied names and the lock row, no lock, no DDL. Batches are
+  // read under the lock, when there is something to apply, or a lock row of ours to clear (a
+  // runner that died after its last commit; knex would refuse the tenant while it stays set).
   std::vector<ledger::AppliedMigration> applied;
-  for (auto& name : ledger.applied_names(db).value_or(std::vector<std::string>{}))
-    applied.push_back({0, std::move(name), 0, {}});
+  const auto glance = ledger.glance(db);
+  if (glance)
+    for (const auto& name : glance->names) applied.push_back({0, name, 0, {}});
   const UpPlan plan = plan_up(set, applied);
-  if (plan.pending.empty()) return {};
+  const bool stale_lock = glance && glance->lock_value == ledger::held_by_migrate;
+  if (plan.pending.empty() && !stale_lock) return {};
   pg::enable_dead_client_check(db);
   if (needs_per_migration(options, plan)) return migrate_up_per_migration(db, set, ledger, options, listener);
   return migrate_up_single(db, set, ledger, options, listener);
@@ -271,15 +278,16 @@ std::vector<MigrationStatus> read_status(pqxx::connection_base& db, const migrat
     MigrationStatus entry;
     entry.name = file.name;
     for (const auto& row : applied) {
-      if (row.name != file.name) continue;
+      if (set.find(row.name) != &file) continue;
       entry.applied = true;
       entry.batch = row.batch;
       entry.migration_time = row.migration_time;
+      entry.recorded_as = row.name == file.name ? "" : row.name;
     }
     status.push_back(entry);
   }
   for (const auto& row : applied) {
-    if (!set.find(row.name)) status.push_back({row.name, true, row.batch, row.migration_time, true});
+    if (!set.find(row.name)) status.push_back({row.name, true, row.batch, row.migration_time, true, {}});
   }
   std::sort(status.begin(), status.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return status;

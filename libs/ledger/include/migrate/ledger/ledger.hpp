@@ -19,6 +19,11 @@ struct AppliedMigration {
   std::string migration_time;  // as the server prints it
 };
 
+struct Glance {
+  std::vector<std::string> names;
+  int lock_value = 0;  // knex_migrations_lock.is_locked; 2 is a runner of ours, or one that died
+};
+
 class Ledger {
  public:
   explicit Ledger(std::string table_name);
@@ -29,8 +34,9 @@ class Ledger {
   // Every applied migration in the order applied, in one round trip outside any transaction;
   // nothing when the ledger table does not exist yet.
   std::optional<std::vector<AppliedMigration>> applied(pqxx::connection_base& db) const;
-  // Only the names, in no order: the cheapest truthful read, for the path with nothing to do.
-  std::optional<std::vector<std::string>> applied_names(pqxx::connection_base& db) const;
+  // Only the names, in no order, and the lock row's value, in one query outside any transaction:
+  // the cheapest truthful read, for the path with nothing to do. Nothing when a table is missing.
+  std::optional<Glance> glance(pqxx::connection_base& db) const;
   // The same inside `tx` (the tables must exist).
   std::vector<AppliedMigration> applied(pqxx::transaction_base& tx) const;
 

@@ -23,6 +23,10 @@
 
 namespace migrate::ledger {
 
+// The value of knex's lock row while a runner of ours holds the tenant across transactions (knex
+// reads any non-zero value as locked); left behind, it means that runner died.
+inline constexpr int held_by_migrate = 2;
+
 // Another runner held the tenant for longer than we were willing to wait. Not retried: the
 // wait was the retry.
 class BusyError : public RunError {
