@@ -331,3 +331,84 @@ TEST_CASE("the ledger tables are column for column, key for key, what knex creat
   CHECK_THAT(ours_shape, Catch::Contains("knex_migrations.name character varying(255)"));
   CHECK_THAT(ours_shape, Catch::EndsWith("lock rows: 0"));
 }
+
+namespace {
+
+// The JavaScript migrations a knex script applied, each creating table tN, and the same migrations
+// as .sql files with the same base names in the fleet's folder.
+std::string js_migrations(TestFleet& fleet, int count) {
+  const auto dir = fleet.dir() / "knex-js";
+  std::filesystem::create_directories(dir);
+  for (int i = 1; i <= count; ++i) {
+    char base[64];
+    std::snprintf(base, sizeof base, "202501010000%02d_create_t%d", i, i);
+    const auto table = "t" + std::to_string(i);
+    std::ofstream(dir / (std::string(base) + ".js"))
+        << "exports.up = async function (knex) {\n  await knex.schema.createTable('" << table
+        << "', (t) => { t.integer('id'); });\n};\nexports.down = async function (knex) {\n"
+        << "  await knex.schema.dropTable('" << table << "');\n};\n";
+  }
+  fleet.write_simple_migrations(1, count);
+  return dir.string();
+}
+
+}  // namespace
+
+TEST_CASE("a tenant knex migrated from .js files is up to date once the files are .sql of the same base names",
+          "[integration][knex]") {
+  TestFleet fleet;
+  const auto js = js_migrations(fleet, 3);
+  const auto tenant = fleet.add_tenant("acme-corp");
+  const auto other = fleet.add_tenant("globex");
+  for (const auto* t : {&tenant, &other}) REQUIRE(knex({"latest-js", t->db, js}, t)["names"].size() == 3);
+  const auto knex_ledger = fleet.ledger(tenant);
+  REQUIRE(knex_ledger.front() == std::pair<std::string, int>{"20250101000001_create_t1.js", 1});
+
+  const auto all = fleet.migrate({"all-tenants"});
+  INFO(all.all());
+  CHECK(all.exit_code == 0);
+  CHECK_THAT(all.out, Catch::Contains("0 migrated, 2 up to date, 0 failed"));
+  CHECK(fleet.ledger(tenant) == knex_ledger);  // nothing written
+  CHECK(fleet.ledger(other) == knex_ledger);
+
+  const auto status = fleet.migrate({"status", "--tenant", "acme-corp"});
+  INFO(status.all());
+  CHECK(status.exit_code == 0);
+  CHECK_THAT(status.out, Catch::Contains("20250101000002_create_t2.sql  applied (batch 1, ") &&
+                             Catch::Contains(", recorded by knex as 20250101000002_create_t2.js)"));
+  CHECK_THAT(status.out, !Catch::Contains("pending") && !Catch::Contains("MISSING"));
+
+  // The first migration written as .sql from the start applies as the next batch, under its .sql name.
+  fleet.write_simple_migrations(4, 1);
+  const auto next = fleet.migrate({"tenant", "acme-corp"});
+  INFO(next.all());
+  CHECK(next.exit_code == 0);
+  CHECK(fleet.ledger(tenant).back() == std::pair<std::string, int>{"20250101000004_create_t4.sql", 2});
+  CHECK(fleet.ledger(tenant).size() == 4);
+
+  // Rolling back reaches the rows knex wrote: the .sql files' down sections run, the .js rows go.
+  REQUIRE(fleet.migrate({"rollback", "--tenant", "acme-corp"}).exit_code == 0);
+  CHECK(fleet.ledger(tenant) == knex_ledger);
+  const auto legacy = fleet.migrate({"rollback", "--tenant", "acme-corp"});
+  INFO(legacy.all());
+  CHECK(legacy.exit_code == 0);
+  CHECK_THAT(legacy.out, Catch::Contains("20250101000003_create_t3.js"));
+  CHECK(fleet.ledger(tenant).empty());
+  for (const auto* table : {"t1", "t2", "t3", "t4"}) CHECK_FALSE(fleet.table_exists(tenant, table));
+  // Applied again, the rows are .sql now.
+  REQUIRE(fleet.migrate({"tenant", "acme-corp"}).exit_code == 0);
+  CHECK(fleet.ledger(tenant).front() == std::pair<std::string, int>{"20250101000001_create_t1.sql", 1});
+}
+
+TEST_CASE("with legacyExtensions empty a ledger row knex recorded as .js is a missing file", "[integration][knex]") {
+  TestFleet fleet("migrations:\n  legacyExtensions: []\n");
+  const auto js = js_migrations(fleet, 2);
+  const auto tenant = fleet.add_tenant("acme-corp");
+  REQUIRE(knex({"latest-js", tenant.db, js}, &tenant)["names"].size() == 2);
+  const auto result = fleet.migrate({"tenant", "acme-corp"});
+  INFO(result.all());
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.out, Catch::Contains("applied migration(s) missing") &&
+                             Catch::Contains("20250101000001_create_t1.js, 20250101000002_create_t2.js"));
+  CHECK(fleet.ledger(tenant).size() == 2);
+}

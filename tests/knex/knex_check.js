@@ -3,6 +3,8 @@
 //   node knex_check.js list DB DIR [CONFIG]    prints {"completed":[...],"pending":[...]} as knex sees them
 //   node knex_check.js latest DB DIR [CONFIG]  knex applies DIR's .sql files (their up sections) itself,
 //                                              printing {"batch":N,"names":[...]}
+//   node knex_check.js latest-js DB DIR       knex applies DIR's JavaScript migrations as knex scripts do,
+//                                              printing {"batch":N,"names":[...]}
 //   node knex_check.js decrypt KEY VAL         decrypts VAL as Node code of existing fleets does
 // CONFIG, when given, is JSON merged into knex's migration config, e.g. {"tableName":"schema_history"}
 // or {"disableTransactions":true} (knex then takes its lock row in a transaction of its own).
@@ -54,6 +56,9 @@ async function main() {
       }));
     } else if (command === 'latest') {
       const [batch, names] = await knex.migrate.latest({ migrationSource: new SqlFileSource(b), ...extra });
+      process.stdout.write(JSON.stringify({ batch, names }));
+    } else if (command === 'latest-js') {
+      const [batch, names] = await knex.migrate.latest({ directory: b, ...extra });
       process.stdout.write(JSON.stringify({ batch, names }));
     } else {
       throw new Error('unknown command ' + command);

@@ -105,7 +105,7 @@ TEST_CASE("bad knexfiles are refused naming file, line, environment and key", "[
     const auto path = knexfile("development:\n  connection: x\n  migrations:\n    tablename: t\n");
     CHECK(error_of(path, "development") == path.string() +
                                                ":4: development.migrations.tablename is not a known key (known: "
-                                               "directory, extension, loadExtensions, tableName)");
+                                               "directory, extension, legacyExtensions, loadExtensions, tableName)");
   }
   SECTION("wrong type") {
     const auto path = knexfile("development:\n  connection: x\n  run:\n    concurrency: many\n");
@@ -392,4 +392,30 @@ TEST_CASE("knex's version and its migration-file keys are accepted and ignored",
   const auto settings = load_settings(path, "development");
   CHECK(settings.central_connection == "x");
   CHECK(settings.tenant_migrations.directory.filename() == "m");
+}
+
+TEST_CASE("migrations.legacyExtensions lists the extensions of knex ledger rows matched to .sql files", "[config]") {
+  const auto defaults = load_settings(knexfile("development:\n  connection: x\n"), "development");
+  CHECK(defaults.tenant_migrations.legacy_extensions == std::vector<std::string>{".js", ".ts", ".cjs", ".mjs"});
+  CHECK(defaults.central_migrations.legacy_extensions == defaults.tenant_migrations.legacy_extensions);
+  const auto off = load_settings(knexfile("development:\n  connection: x\n  migrations:\n    legacyExtensions: []\n"),
+                                 "development");
+  CHECK(off.tenant_migrations.legacy_extensions.empty());
+  const auto js = load_settings(
+      knexfile("development:\n  connection: x\n  migrations:\n    legacyExtensions: [.js, .cjs]\n"), "development");
+  CHECK(js.tenant_migrations.legacy_extensions == std::vector<std::string>{".js", ".cjs"});
+  SECTION("not a list") {
+    const auto path = knexfile("development:\n  connection: x\n  migrations:\n    legacyExtensions: .js\n");
+    CHECK(error_of(path, "development") ==
+          path.string() + ":4: development.migrations.legacyExtensions must be a list of extensions such as .js");
+  }
+  SECTION("an extension without its dot, or .sql") {
+    for (const std::string bad : {"js", ".sql", ".a b", "."}) {
+      const auto path =
+          knexfile("development:\n  connection: x\n  migrations:\n    legacyExtensions: ['" + bad + "']\n");
+      CHECK(error_of(path, "development") ==
+            path.string() + ":4: development.migrations.legacyExtensions: '" + bad +
+                "' is not an extension such as .js (a dot, then letters and digits; not .sql)");
+    }
+  }
 }

@@ -70,3 +70,50 @@ TEST_CASE("rollback is refused when a migration has no down section or no file",
   CHECK_THROWS_WITH(plan_rollback(set, {row(1, "20240101000000_gone.sql", 1)}, false),
                     Catch::Contains("its file is not in"));
 }
+
+// Fleets migrated by knex scripts record X.js; X.sql is the same migration once converted.
+TEST_CASE("a ledger row recorded by knex as .js, .ts, .cjs or .mjs counts as its .sql file", "[plan]") {
+  const auto set = three_files();
+  const auto plan = plan_up(set, {row(1, "20250101000000_one.js", 1), row(2, "20250102000000_two.ts", 1),
+                                  row(3, "20250103000000_three.mjs", 2)});
+  CHECK(plan.pending.empty());
+  CHECK(plan.next_batch == 3);
+  REQUIRE(set.find("20250102000000_two.cjs"));
+  CHECK(set.find("20250102000000_two.cjs")->name == "20250102000000_two.sql");
+  CHECK_FALSE(set.find("20250102000000_two.py"));
+  CHECK_FALSE(set.find("20250102000000_two"));
+}
+
+TEST_CASE("a legacy .js row without a .sql file of its base name is a missing file, named once", "[plan]") {
+  try {
+    plan_up(three_files(), {row(1, "20250101000000_one.js", 1), row(2, "20240101000000_gone.js", 1)});
+    FAIL("no error");
+  } catch (const RunError& error) {
+    const std::string text = error.what();
+    CHECK_THAT(text, Catch::Contains("20240101000000_gone.js"));
+    CHECK_THAT(text, !Catch::Contains("_one"));
+  }
+}
+
+TEST_CASE("rolling back a legacy .js row plans the down section of its .sql file", "[plan]") {
+  const auto set = three_files();
+  const auto chosen = plan_rollback(set, {row(1, "20250101000000_one.js", 1), row(2, "20250102000000_two.js", 1)},
+                                    /*all=*/false);
+  REQUIRE(chosen.size() == 2);
+  CHECK(chosen[0].name == "20250102000000_two.js");
+  CHECK(set.find(chosen[0].name)->name == "20250102000000_two.sql");
+}
+
+TEST_CASE("with no legacy extensions a .js row is a missing file", "[plan]") {
+  const auto dir = fs::temp_directory_path() / ("migrate-plan-legacy-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "20250101000000_one.sql") << "-- migrate:up\nSELECT 1;\n";
+  const auto set = migrations::MigrationSet::load(dir, {});
+  CHECK_FALSE(set.find("20250101000000_one.js"));
+  CHECK_THROWS_AS(plan_up(set, {row(1, "20250101000000_one.js", 1)}), RunError);
+  const auto only_js = migrations::MigrationSet::load(dir, {".js"});
+  CHECK(only_js.find("20250101000000_one.js"));
+  CHECK_FALSE(only_js.find("20250101000000_one.ts"));
+  fs::remove_all(dir);
+}

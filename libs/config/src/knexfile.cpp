@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 #include <set>
 #include <utility>
@@ -156,8 +157,23 @@ std::string conninfo_from_map(const BlockReader& reader, const YAML::Node& map, 
 void read_migrations(const BlockReader& reader, const YAML::Node& node, const std::string& key,
                      const std::filesystem::path& base, MigrationSource& source) {
   reader.require_map(node, key);
-  reader.reject_unknown(node, key, {"directory", "tableName", "loadExtensions", "extension"});
+  reader.reject_unknown(node, key, {"directory", "tableName", "legacyExtensions", "loadExtensions", "extension"});
   if (node["directory"]) source.directory = base / reader.text(node["directory"], key + ".directory");
+  if (const auto list = node["legacyExtensions"]) {
+    const auto list_key = key + ".legacyExtensions";
+    if (!list.IsSequence()) reader.fail(list, list_key, "must be a list of extensions such as .js");
+    source.legacy_extensions.clear();
+    for (const auto& item : list) {
+      const auto extension = reader.text(item, list_key);
+      const bool valid =
+          extension.size() > 1 && extension[0] == '.' && extension != ".sql" &&
+          std::all_of(extension.begin() + 1, extension.end(), [](unsigned char c) { return std::isalnum(c); });
+      if (!valid)
+        throw InputError(reader.where(item, list_key) + ": '" + extension +
+                         "' is not an extension such as .js (a dot, then letters and digits; not .sql)");
+      source.legacy_extensions.push_back(extension);
+    }
+  }
   if (node["tableName"]) {
     source.table_name = reader.text(node["tableName"], key + ".tableName");
     if (source.table_name.empty() || source.table_name.size() > 58)

@@ -8,7 +8,7 @@
 
 namespace migrate::migrations {
 
-MigrationSet MigrationSet::load(const std::filesystem::path& directory) {
+MigrationSet MigrationSet::load(const std::filesystem::path& directory, std::vector<std::string> legacy_extensions) {
   std::error_code error;
   if (!std::filesystem::is_directory(directory, error))
     throw InputError(directory.string() + ": no such migrations folder (set migrations.directory in knexfile.yaml)");
@@ -21,6 +21,7 @@ MigrationSet MigrationSet::load(const std::filesystem::path& directory) {
 
   MigrationSet set;
   set.directory_ = directory;
+  set.legacy_extensions_ = std::move(legacy_extensions);
   for (const auto& path : paths) {
     const auto name = path.filename().string();
     if (!is_migration_file_name(name))
@@ -40,8 +41,17 @@ MigrationSet MigrationSet::load(const std::filesystem::path& directory) {
   return set;
 }
 
+bool MigrationSet::is_legacy_name(const std::string& name) const {
+  return std::any_of(legacy_extensions_.begin(), legacy_extensions_.end(),
+                     [&](const std::string& extension) { return name.ends_with(extension); });
+}
+
 const MigrationFile* MigrationSet::find(const std::string& name) const {
-  const auto it = by_name_.find(name);
+  auto it = by_name_.find(name);
+  if (it == by_name_.end() && is_legacy_name(name)) {
+    const auto dot = name.rfind('.');
+    it = by_name_.find(name.substr(0, dot) + ".sql");
+  }
   return it == by_name_.end() ? nullptr : &files_[it->second];
 }
 

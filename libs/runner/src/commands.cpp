@@ -22,7 +22,8 @@ constexpr int page_size = 500;
 struct Preflight {
   explicit Preflight(const config::Settings& config)
       : settings(config),
-        set(migrations::MigrationSet::load(config.tenant_migrations.directory)),
+        set(migrations::MigrationSet::load(config.tenant_migrations.directory,
+                                          config.tenant_migrations.legacy_extensions)),
         key(crypto::key_from_environment()),
         ledger(config.tenant_migrations.table_name),
         central(config) {}
@@ -203,7 +204,7 @@ int show_status(const config::Settings& settings, const std::optional<std::strin
                         ")  FILE MISSING");
         else if (entry.applied)
           reporter.line(entry.name + "  applied (batch " + std::to_string(entry.batch) + ", " + entry.migration_time +
-                        ")");
+                        (entry.recorded_as.empty() ? "" : ", recorded by knex as " + entry.recorded_as) + ")");
         else
           reporter.line(entry.name + "  pending");
       }
@@ -249,7 +250,8 @@ int show_status(const config::Settings& settings, const std::optional<std::strin
 }
 
 int migrate_central(const config::Settings& settings, const EngineOptions& engine, Reporter& reporter) {
-  const auto set = migrations::MigrationSet::load(settings.central_migrations.directory);
+  const auto set = migrations::MigrationSet::load(settings.central_migrations.directory,
+                                                 settings.central_migrations.legacy_extensions);
   const ledger::Ledger ledger(settings.central_migrations.table_name);
   const CentralReader central(settings);  // checks that it parses and answers
   pg::Connection db(central.target(), central.connect_options());

@@ -14,10 +14,13 @@ UpPlan plan_up(const migrations::MigrationSet& set, const std::vector<ledger::Ap
   std::string newest;
   std::vector<std::string> vanished;
   for (const auto& row : applied) {
-    done.insert(row.name);
-    newest = std::max(newest, row.name);
+    // A row knex recorded as X.js stands for X.sql.
+    const auto* file = set.find(row.name);
+    const auto& name = file ? file->name : row.name;
+    done.insert(name);
+    newest = std::max(newest, name);
     plan.next_batch = std::max(plan.next_batch, row.batch + 1);
-    if (!set.find(row.name)) vanished.push_back(row.name);
+    if (!file) vanished.push_back(row.name);
   }
   if (continue_batch && plan.next_batch == *continue_batch + 1) plan.next_batch = *continue_batch;
   if (!vanished.empty()) {

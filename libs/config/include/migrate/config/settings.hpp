@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace migrate::config {
 
@@ -16,6 +17,9 @@ struct RetryPolicy {
 struct MigrationSource {
   std::filesystem::path directory;             // absolute
   std::string table_name = "knex_migrations";  // the ledger; its lock table is this + "_lock"
+  // Ledger rows recorded with these extensions (by knex, from JavaScript migrations) match the
+  // .sql file of the same base name.
+  std::vector<std::string> legacy_extensions = {".js", ".ts", ".cjs", ".mjs"};
 };
 
 struct Settings {

@@ -65,6 +65,7 @@ struct MigrationStatus {
   int batch = 0;
   std::string migration_time;
   bool file_missing = false;  // in the ledger, not in the folder
+  std::string recorded_as;    // the ledger's name when knex recorded another extension ("X.js")
 };
 
 // Every migration, applied or pending, in one read-only query: no lock, no write.
