@@ -167,7 +167,7 @@ TEST_CASE("status is read-only and shows applied and pending migrations", "[inte
   CHECK(fleet.ledger(migrated).size() == 2);
 }
 
-TEST_CASE("central applies migrations/central to the central database", "[integration][apply]") {
+TEST_CASE("central applies the central migrations folder to the central database", "[integration][apply]") {
   TestFleet fleet;
   support::admin_exec("DROP TABLE tenants", fleet.central_db());
   const std::string source = MIGRATE_SOURCE_DIR;

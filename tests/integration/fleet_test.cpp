@@ -170,7 +170,7 @@ TEST_CASE("three replicas started together apply every migration exactly once, w
   }
 }
 
-TEST_CASE("shard K/N runs cover every tenant exactly once", "[integration][fleet]") {
+TEST_CASE("shard K of N runs cover every tenant exactly once", "[integration][fleet]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
   for (int i = 0; i < 30; ++i) fleet.add_tenant("tenant-" + std::to_string(100 + i));

@@ -92,7 +92,7 @@ TEST_CASE("a runner killed in the middle of a migration leaves nothing half-appl
   }
 }
 
-TEST_CASE("a lock row set by knex is respected until `migrate unlock` clears it", "[integration][lock]") {
+TEST_CASE("a lock row set by knex is respected until migrate unlock clears it", "[integration][lock]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");

@@ -55,7 +55,7 @@ std::vector<nlohmann::json> events(const std::string& output) {
 
 }  // namespace
 
-TEST_CASE("a backend terminated in the middle of a migration is retried, with libpq's own words",
+TEST_CASE("a backend terminated in the middle of a migration is retried, in the words of libpq",
           "[integration][tenant_job]") {
   const bool per_migration = GENERATE(false, true);
   INFO((per_migration ? "per-migration" : "single transaction"));
@@ -85,7 +85,7 @@ TEST_CASE("a backend terminated in the middle of a migration is retried, with li
   CHECK_THAT(result.out, Catch::Contains("acme-corp: done, batch 1, 3 migrations"));
 }
 
-TEST_CASE("a restart of the tenants' server in the middle of a fleet run is retried", "[integration][tenant_job]") {
+TEST_CASE("a restart of the tenant server in the middle of a fleet run is retried", "[integration][tenant_job]") {
   support::OwnCluster other;
   TestFleet fleet("retry:\n  attempts: 10\n  initialDelayMs: 200\n  maxDelayMs: 1000\n");
   fleet.write_simple_migrations(1, 1);

@@ -5,7 +5,7 @@
 using migrate::runner::invalid_index_advice;
 using migrate::runner::mentions_name;
 
-TEST_CASE("an index name is found in a section's text whatever the case of its letters", "[runner]") {
+TEST_CASE("an index name is found in the text of a section whatever the case of its letters", "[runner]") {
   const std::string sql = "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS Users_Email_Key ON users (email);";
   CHECK(mentions_name(sql, "users_email_key"));
   CHECK(mentions_name(sql, "USERS_EMAIL_KEY"));
