@@ -14,6 +14,14 @@ TEST_CASE("an index name is found in the text of a section whatever the case of 
   CHECK_FALSE(mentions_name(sql, ""));
 }
 
+TEST_CASE("the search for an index name is plain text: inside a longer word or a comment it counts too", "[runner]") {
+  CHECK(mentions_name("CREATE INDEX CONCURRENTLY users_email_key_old ON users (email);", "users_email_key"));
+  CHECK(mentions_name("-- replaces users_email_key\nCREATE INDEX CONCURRENTLY x ON users (email);", "users_email_key"));
+  CHECK(mentions_name("SELECT 'users_email_key';", "users_email_key"));
+  // An index named by PostgreSQL (no name in the text) is not found.
+  CHECK_FALSE(mentions_name("CREATE INDEX CONCURRENTLY ON users (email);", "users_email_idx"));
+}
+
 TEST_CASE("the advice names each invalid index schema-qualified and gives the statements that drop them", "[runner]") {
   CHECK(invalid_index_advice({{"public", "users_email_key"}}) ==
         "invalid index \"public\".\"users_email_key\" (a failed CREATE INDEX CONCURRENTLY leaves one, and IF NOT "
