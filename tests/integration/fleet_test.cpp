@@ -168,6 +168,11 @@ TEST_CASE("three replicas started together apply every migration exactly once, w
     CHECK(ledger.size() == 4);
     CHECK(std::set<std::pair<std::string, int>>(ledger.begin(), ledger.end()).size() == 4);
   }
+  // Claims are session advisory locks: the central database holds no table of theirs afterwards.
+  CHECK(support::admin_exec("SELECT string_agg(schemaname || '.' || tablename, ',') FROM pg_tables WHERE schemaname "
+                            "NOT IN ('pg_catalog', 'information_schema')",
+                            fleet.central_db())[0][0]
+            .as<std::string>() == "public.tenants");
 }
 
 TEST_CASE("shard K of N runs cover every tenant exactly once", "[integration][fleet]") {
@@ -303,7 +308,8 @@ TEST_CASE("a malformed tenant row fails that tenant alone, before anything is de
                       fleet.central_db());
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"null-slug", "slug = NULL"}, {"word-port", "db_port = 'abc'"}, {"big-port", "db_port = '70000'"},
-      {"no-host", "db_host = ''"},  {"no-db", "db_name = ''"},        {"no-user", "db_user = ''"}};
+      {"no-host", "db_host = ''"},  {"no-db", "db_name = ''"},        {"no-user", "db_user = ''"},
+      {"no-id", "id = ''"}};
   for (const auto& [slug, change] : bad) {
     fleet.add_tenant(slug, "active", {}, "not-even-hex");
     support::admin_exec("UPDATE tenants SET " + change + " WHERE slug = '" + slug + "'", fleet.central_db());
@@ -311,8 +317,9 @@ TEST_CASE("a malformed tenant row fails that tenant alone, before anything is de
   const auto result = fleet.migrate({"all-tenants"});
   INFO(result.all());
   CHECK(result.exit_code == 1);
-  CHECK_THAT(result.out, Catch::Contains("1 migrated, 0 up to date, 6 failed"));
+  CHECK_THAT(result.out, Catch::Contains("1 migrated, 0 up to date, 7 failed"));
   CHECK_THAT(result.out, Catch::Contains("has no slug"));
+  CHECK_THAT(result.out, Catch::Contains("no-id: the row has no id"));
   CHECK_THAT(result.out, Catch::Contains("word-port: db_port 'abc' is not a port number (1 to 65535)"));
   CHECK_THAT(result.out, Catch::Contains("big-port: db_port '70000' is not a port number (1 to 65535)"));
   CHECK_THAT(result.out, Catch::Contains("no-host: db_host is empty"));
