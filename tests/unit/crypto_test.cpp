@@ -99,7 +99,8 @@ std::string decrypt_failure(const std::string& stored, const Secret& key) {
 
 // How many times the bytes that `masked` holds (each XORed with `mask`, so that this test's own
 // copy never matches) occur in the process's heap: the [heap] mapping and anonymous read-write
-// mappings, read through /proc/self/mem, this function's own buffer left out.
+// mappings, read through /proc/self/mem, this function's own buffer left out. Mappings above 1 GiB
+// are left out too: they are reservations (AddressSanitizer's shadow memory), not the heap.
 std::size_t copies_in_heap(const std::vector<unsigned char>& masked, unsigned char mask) {
   constexpr std::size_t chunk = 1 << 20;
   std::vector<unsigned char> buffer(chunk + masked.size());  // allocated before the maps are read
@@ -114,8 +115,9 @@ std::size_t copies_in_heap(const std::vector<unsigned char>& masked, unsigned ch
       fields >> range >> perms >> offset >> device >> inode >> path;
       if (perms.rfind("rw", 0) != 0 || !(path.empty() || path == "[heap]")) continue;
       const auto dash = range.find('-');
-      regions.emplace_back(std::stoull(range.substr(0, dash), nullptr, 16),
-                           std::stoull(range.substr(dash + 1), nullptr, 16));
+      const std::uintptr_t begin = std::stoull(range.substr(0, dash), nullptr, 16);
+      const std::uintptr_t end = std::stoull(range.substr(dash + 1), nullptr, 16);
+      if (end - begin <= (std::uintptr_t{1} << 30)) regions.emplace_back(begin, end);
     }
   }
   const int memory = ::open("/proc/self/mem", O_RDONLY);
