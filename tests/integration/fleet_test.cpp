@@ -285,12 +285,20 @@ TEST_CASE("a central connection dropped while the fleet runs is reopened and the
 
 TEST_CASE("a tenant list that cannot be read to the end is exit 1 with the summary", "[integration][fleet]") {
   TestFleet fleet;
-  fleet.write_migration("20250101000001_some_work.sql", "-- migrate:up\nSELECT pg_sleep(0.3);\n");
+  // The first tenant's migration waits for an advisory lock the test holds in that tenant's
+  // database (a lock of one database only), so the test knows the run is under way.
+  fleet.write_migration("20250101000001_some_work.sql",
+                        "-- migrate:up\nSELECT pg_advisory_lock(4343);\nSELECT pg_advisory_unlock(4343);\n"
+                        "SELECT pg_sleep(0.3);\n");
   for (int i = 0; i < 6; ++i) fleet.add_tenant("tenant-" + std::to_string(i));
   support::admin_exec("ALTER DATABASE \"" + fleet.central_db() + "\" SET idle_session_timeout = '1s'");
+  pqxx::connection holder(support::admin_conninfo(fleet.tenants()[0].db));
+  pqxx::nontransaction(holder).exec("SELECT pg_advisory_lock(4343)");
   auto run = fleet.spawn({"all-tenants", "--concurrency", "1", "--no-claims"});
-  support::wait_for_query(fleet.tenants()[0].db, "pg_sleep(0.3)");
+  support::wait_until("the first tenant to wait for the test",
+                      [&] { return support::sessions_waiting_for_lock(fleet.tenants()[0].db, true) == 1; });
   support::admin_exec("ALTER DATABASE \"" + fleet.central_db() + "\" ALLOW_CONNECTIONS false");
+  pqxx::nontransaction(holder).exec("SELECT pg_advisory_unlock(4343)");
   const auto result = run.wait();
   support::admin_exec("ALTER DATABASE \"" + fleet.central_db() + "\" ALLOW_CONNECTIONS true");
   INFO(result.all());
