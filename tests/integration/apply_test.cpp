@@ -1,7 +1,11 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <numeric>
+#include <random>
 
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
+#include "support/server_log.hpp"
 
 using support::TestFleet;
 
@@ -167,7 +171,7 @@ TEST_CASE("status is read-only and shows applied and pending migrations", "[inte
   CHECK(fleet.ledger(migrated).size() == 2);
 }
 
-TEST_CASE("central applies migrations/central to the central database", "[integration][apply]") {
+TEST_CASE("central applies the central migrations folder to the central database", "[integration][apply]") {
   TestFleet fleet;
   support::admin_exec("DROP TABLE tenants", fleet.central_db());
   const std::string source = MIGRATE_SOURCE_DIR;
@@ -179,4 +183,86 @@ TEST_CASE("central applies migrations/central to the central database", "[integr
   CHECK(support::admin_exec("SELECT count(*) FROM knex_migrations", fleet.central_db())[0][0].as<int>() == 1);
   CHECK(support::admin_exec("SELECT to_regclass('tenants') IS NOT NULL", fleet.central_db())[0][0].as<bool>());
   CHECK(fleet.migrate({"central"}).exit_code == 0);
+}
+
+TEST_CASE("files run in name order, whatever order they were written in", "[integration][apply]") {
+  TestFleet fleet;
+  // Twenty files written in a shuffled order, so that the folder does not list them sorted: the
+  // first creates a table, each of the others appends its number to it.
+  std::vector<int> numbers(20);
+  std::iota(numbers.begin(), numbers.end(), 1);
+  const auto seed = std::random_device{}();
+  INFO("seed " << seed);
+  std::shuffle(numbers.begin(), numbers.end(), std::mt19937(seed));
+  std::vector<std::string> names;
+  for (const int n : numbers) {
+    char name[64];
+    std::snprintf(name, sizeof name, "202501010000%02d_step_%d.sql", n, n);
+    names.push_back(name);
+    fleet.write_migration(name, n == 1 ? "-- migrate:up\nCREATE TABLE steps (at serial, n int);\n"
+                                       : "-- migrate:up\nINSERT INTO steps (n) VALUES (" + std::to_string(n) + ");\n");
+  }
+  std::sort(names.begin(), names.end());
+  const auto tenant = fleet.add_tenant("acme-corp");
+  const auto result = fleet.migrate({"tenant", "acme-corp"});
+  INFO(result.all());
+  REQUIRE(result.exit_code == 0);
+  std::vector<std::string> recorded;
+  for (const auto& [name, batch] : fleet.ledger(tenant)) recorded.push_back(name);
+  CHECK(recorded == names);
+  std::string expected;
+  for (int n = 2; n <= 20; ++n) expected += (n > 2 ? "," : "") + std::to_string(n);
+  CHECK(fleet.query(tenant, "SELECT string_agg(n::text, ',' ORDER BY at) FROM steps")[0][0].as<std::string>() ==
+        expected);
+}
+
+TEST_CASE("each section reaches the server as one text: a DO block, a function body and semicolons in strings",
+          "[integration][apply]") {
+  TestFleet fleet;
+  const std::string up =
+      "CREATE TABLE notes (body text);\n"
+      "INSERT INTO notes VALUES ('semi;colon -- not a comment'), ($q$it's $$ fine;$q$);\n"
+      "DO $$\n"
+      "BEGIN\n"
+      "  INSERT INTO notes VALUES ('from; the DO block');  -- a comment; with a semicolon\n"
+      "END $$;\n"
+      "/* a block comment; with a semicolon */\n"
+      "CREATE FUNCTION add_one(i int) RETURNS int AS $body$\n"
+      "BEGIN\n"
+      "  RETURN i + 1; -- inside\n"
+      "END;\n"
+      "$body$ LANGUAGE plpgsql;\n";
+  const std::string down = "DROP FUNCTION add_one(int);\nDROP TABLE notes;\n";
+  fleet.write_migration("20250101000001_notes.sql", "-- migrate:up\n" + up + "-- migrate:down\n" + down);
+  const auto tenant = fleet.add_tenant("acme-corp");
+  // The server logs each text it is sent; a text of several lines comes with a tab after each newline.
+  const auto as_logged = [](std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\t')) text.pop_back();
+    for (auto at = text.find('\n'); at != std::string::npos; at = text.find('\n', at + 1))
+      if (at + 1 < text.size() && text[at + 1] == '\t') text.erase(at + 1, 1);
+    return text;
+  };
+  const auto sent_once = [&](const std::vector<std::string>& statements, const std::string& section) {
+    return std::count_if(statements.begin(), statements.end(),
+                         [&](const auto& statement) { return as_logged(statement) == as_logged(section); });
+  };
+
+  const support::StatementLog log(tenant.db);
+  const auto result = fleet.migrate({"tenant", "acme-corp"});
+  INFO(result.all());
+  REQUIRE(result.exit_code == 0);
+  CHECK(fleet.query(tenant, "SELECT add_one(41)")[0][0].as<int>() == 42);
+  CHECK(fleet.query(tenant, "SELECT string_agg(body, '|' ORDER BY body) FROM notes")[0][0].as<std::string>() ==
+        "from; the DO block|it's $$ fine;|semi;colon -- not a comment");
+  const auto rollback = fleet.migrate({"rollback", "--tenant", "acme-corp"});
+  INFO(rollback.all());
+  REQUIRE(rollback.exit_code == 0);
+  CHECK_FALSE(fleet.table_exists(tenant, "notes"));
+
+  const auto statements = log.statements(tenant.role);
+  std::string sent;
+  for (const auto& statement : statements) sent += "---\n" + statement + "\n";
+  INFO("statements sent:\n" << sent);
+  CHECK(sent_once(statements, up) == 1);
+  CHECK(sent_once(statements, down) == 1);
 }

@@ -1,19 +1,19 @@
 // pg::Connection: what reaches a server, and what never does.
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
+#include "migrate/crypto/key.hpp"
+#include "migrate/crypto/password_cipher.hpp"
 #include "migrate/pg/connection.hpp"
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
+#include "support/listener.hpp"
 #include "support/wait.hpp"
 
 using support::TestFleet;
@@ -25,36 +25,6 @@ int backends_named(const std::string& application_name) {
                              "'")[0][0]
       .as<int>();
 }
-
-// A listening TCP socket on 127.0.0.1 standing in for a server nobody should reach.
-class Listener {
- public:
-  Listener() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    REQUIRE(::listen(fd_, 16) == 0);
-    socklen_t size = sizeof address;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size);
-    port_ = ntohs(address.sin_port);
-    ::fcntl(fd_, F_SETFL, O_NONBLOCK);
-  }
-  ~Listener() { ::close(fd_); }
-  int port() const { return port_; }
-  // True when a client connected (the kernel completes the handshake without accept()).
-  bool was_contacted() {
-    const int client = ::accept(fd_, nullptr, nullptr);
-    if (client < 0) return false;
-    ::close(client);
-    return true;
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 }  // namespace
 
@@ -83,7 +53,7 @@ TEST_CASE("a database name from a tenant record is a name, never a connection st
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
-  Listener elsewhere;
+  support::Listener elsewhere;
   support::admin_exec("UPDATE tenants SET db_name = '" + tenant.db + " port=" + std::to_string(elsewhere.port()) +
                           " sslmode=disable' WHERE slug = 'acme-corp'",
                       fleet.central_db());
@@ -139,35 +109,71 @@ TEST_CASE("sslmode, options and application_name given in the central URL are ke
   std::filesystem::create_directories(fleet.dir() / "migrations/central");
   std::ofstream(fleet.dir() / "migrations/central/20250101000000_seen.sql")
       << "-- migrate:up\nCREATE TABLE seen AS SELECT current_setting('application_name') AS app, "
-         "current_setting('work_mem') AS work_mem, current_setting('client_encoding') AS encoding;\n";
+         "current_setting('work_mem') AS work_mem, current_setting('client_encoding') AS encoding, "
+         "(SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS ssl;\n";
+  // The cluster offers TLS, so libpq's default (prefer) would use it: disable shows sslmode was kept.
   const auto url = "postgresql://postgres:" + std::string(std::getenv("PGPASSWORD")) + "@" + support::cluster_host() +
                    ":" + std::to_string(support::cluster_port()) + "/" + fleet.central_db() +
-                   "?application_name=deploy-42&options=-c%20work_mem%3D7MB";
-  const auto result = fleet.migrate({"central"}, {{"CENTRAL_DATABASE_URL", url}});
+                   "?application_name=deploy-42&options=-c%20work_mem%3D7MB&sslmode=disable";
+  const auto result = fleet.migrate({"central"}, {{"CENTRAL_DATABASE_URL", url}, {"PGSSLMODE", ""}});
   INFO(result.all());
   REQUIRE(result.exit_code == 0);
-  const auto row = support::admin_exec("SELECT app, work_mem, encoding FROM seen", fleet.central_db())[0];
+  const auto row = support::admin_exec("SELECT app, work_mem, encoding, ssl FROM seen", fleet.central_db())[0];
   CHECK(row[0].as<std::string>() == "deploy-42");
   CHECK(row[1].as<std::string>() == "7MB");
   CHECK(row[2].as<std::string>() == "UTF8");
+  CHECK_FALSE(row[3].as<bool>());
+}
+
+TEST_CASE("application_name is migrate when the central URL names none, and for every tenant session",
+          "[integration][connection]") {
+  TestFleet fleet;
+  const std::string seen = "CREATE TABLE seen AS SELECT current_setting('application_name') AS app;\n";
+  fleet.write_migration("20250101000001_seen.sql", "-- migrate:up\n" + seen);
+  std::filesystem::create_directories(fleet.dir() / "migrations/central");
+  std::ofstream(fleet.dir() / "migrations/central/20250101000000_seen.sql") << "-- migrate:up\n" << seen;
+  const auto acme = fleet.add_tenant("acme-corp");
+  const auto globex = fleet.add_tenant("globex");
+  // PGAPPNAME is libpq's fallback: set, it must lose to ours.
+  const auto central = fleet.migrate({"central"}, {{"PGAPPNAME", "from-environment"}});
+  INFO(central.all());
+  REQUIRE(central.exit_code == 0);
+  CHECK(support::admin_exec("SELECT app FROM seen", fleet.central_db())[0][0].as<std::string>() == "migrate");
+
+  // A central URL with its own application_name leaves the tenants' sessions named migrate.
+  const auto url = fleet.central_url() + " application_name=deploy-42";
+  const auto one = fleet.migrate({"tenant", "acme-corp"}, {{"CENTRAL_DATABASE_URL", url}});
+  INFO(one.all());
+  REQUIRE(one.exit_code == 0);
+  const auto all = fleet.migrate({"all-tenants"}, {{"PGAPPNAME", "from-environment"}});
+  INFO(all.all());
+  REQUIRE(all.exit_code == 0);
+  for (const auto& tenant : {acme, globex})
+    CHECK(fleet.query(tenant, "SELECT app FROM seen")[0][0].as<std::string>() == "migrate");
 }
 
 TEST_CASE("tenant sessions read files as UTF-8 and check for a dead client where the server can",
           "[integration][connection]") {
+  const std::string encoding = GENERATE("LATIN1", "SQL_ASCII");
+  INFO("a database in " << encoding);
   TestFleet fleet;
   fleet.write_migration("20250101000001_latin1.sql",
                         "-- migrate:up\nCREATE TABLE seen AS SELECT 'café'::text AS word, "
-                        "current_setting('client_connection_check_interval') AS check_interval;\n");
+                        "current_setting('client_connection_check_interval') AS check_interval, "
+                        "current_setting('client_encoding') AS client_encoding;\n");
   const auto tenant = fleet.add_tenant("acme-corp");
   support::admin_exec("DROP DATABASE \"" + tenant.db + "\"");
-  support::admin_exec("CREATE DATABASE \"" + tenant.db + "\" OWNER \"" + tenant.role +
-                      "\" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
-  const auto result = fleet.migrate({"tenant", "acme-corp"});
+  support::admin_exec("CREATE DATABASE \"" + tenant.db + "\" OWNER \"" + tenant.role + "\" ENCODING '" + encoding +
+                      "' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+  // libpq's own fallback, set to what the database is: it must lose to ours.
+  const auto result = fleet.migrate({"tenant", "acme-corp"}, {{"PGCLIENTENCODING", encoding}});
   INFO(result.all());
   REQUIRE(result.exit_code == 0);
-  const auto row = fleet.query(tenant, "SELECT length(word), check_interval FROM seen")[0];
-  CHECK(row[0].as<int>() == 4);  // é is one character, not the two bytes of its UTF-8 form
+  const auto row = fleet.query(tenant, "SELECT length(word), check_interval, client_encoding FROM seen")[0];
+  // In LATIN1, é is one character, not the two bytes of its UTF-8 form; SQL_ASCII keeps bytes.
+  CHECK(row[0].as<int>() == (encoding == "LATIN1" ? 4 : 5));
   CHECK(row[1].as<std::string>() == "1s");
+  CHECK(row[2].as<std::string>() == "UTF8");
 }
 
 TEST_CASE("tenants behind PgBouncer are migrated: nothing in the startup packet that PgBouncer refuses",
@@ -223,4 +229,77 @@ TEST_CASE("PGHOSTADDR in the environment never redirects a tenant connection", "
   CHECK(result.exit_code == 1);
   CHECK_THAT(result.out, Catch::Contains("cannot connect to tenant-db.invalid:"));
   CHECK(fleet.ledger(tenant).empty());
+}
+
+TEST_CASE("PGHOSTADDR and PGSERVICE reach the central connection and never a tenant connection",
+          "[integration][connection]") {
+  const std::string variable = GENERATE("PGHOSTADDR", "PGSERVICE");
+  INFO(variable);
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  const auto tenant = fleet.add_tenant("acme-corp");
+  // Neither host name resolves: only the variable can lead a connection to the cluster.
+  support::admin_exec("UPDATE tenants SET db_host = 'tenant-db.invalid'", fleet.central_db());
+  const auto central = "host=central-db.invalid port=" + std::to_string(support::cluster_port()) +
+                       " user=postgres dbname=" + fleet.central_db();
+  std::map<std::string, std::string> env = {{"CENTRAL_DATABASE_URL", central}};
+  if (variable == "PGHOSTADDR") {
+    env["PGHOSTADDR"] = support::cluster_host();
+  } else {
+    const auto services = fleet.dir() / "pg_service.conf";
+    std::ofstream(services) << "[platform]\nhostaddr=" << support::cluster_host() << "\n";
+    env["PGSERVICEFILE"] = services.string();
+    env["PGSERVICE"] = "platform";
+  }
+  const auto result = fleet.migrate({"all-tenants"}, env);
+  INFO(result.all());
+  CHECK(result.exit_code == 1);  // the central database was read; the tenant was not reached
+  CHECK_THAT(result.out, Catch::Contains("0 migrated, 0 up to date, 1 failed"));
+  CHECK_THAT(result.out, Catch::Contains("acme-corp: cannot connect to tenant-db.invalid:"));
+  CHECK(fleet.ledger(tenant).empty());
+}
+
+TEST_CASE("PGOPTIONS and PGSSLMODE apply to tenant connections too", "[integration][connection]") {
+  const std::string sslmode = GENERATE("disable", "require");
+  INFO("PGSSLMODE=" << sslmode);
+  TestFleet fleet;
+  fleet.write_migration("20250101000001_seen.sql",
+                        "-- migrate:up\nCREATE TABLE seen AS SELECT current_setting('work_mem') AS work_mem, "
+                        "(SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS ssl;\n");
+  const auto tenant = fleet.add_tenant("acme-corp");
+  const auto result =
+      fleet.migrate({"tenant", "acme-corp"}, {{"PGOPTIONS", "-c work_mem=7MB"}, {"PGSSLMODE", sslmode}});
+  INFO(result.all());
+  REQUIRE(result.exit_code == 0);
+  const auto row = fleet.query(tenant, "SELECT work_mem, ssl FROM seen")[0];
+  CHECK(row[0].as<std::string>() == "7MB");
+  CHECK(row[1].as<bool>() == (sslmode == "require"));
+}
+
+TEST_CASE("a tenant password with quotes, spaces, backslashes and conninfo words reaches the server as it is",
+          "[integration][connection]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  const auto tenant = fleet.add_tenant("acme-corp");
+  // What means something in a conninfo string or a URL: were the password written into one, it
+  // would not parse, or would be cut short, or would set other parameters.
+  const std::string password =
+      "it's a \"pass\" \\ word=x host=elsewhere dbname=postgres %40@:/?#& " + support::unique_name("pw");
+  {
+    pqxx::connection admin(support::admin_conninfo());
+    pqxx::nontransaction tx(admin);
+    tx.exec("ALTER ROLE " + tx.quote_name(tenant.role) + " PASSWORD " + tx.quote(password));
+  }
+  const auto stored = migrate::crypto::encrypt_password(password, migrate::crypto::parse_key(fleet.key()));
+  {
+    pqxx::connection central(support::admin_conninfo(fleet.central_db()));
+    pqxx::work tx(central);
+    tx.exec_params("UPDATE tenants SET db_password_encrypted = $1", stored);
+    tx.commit();
+  }
+  const auto result = fleet.migrate({"tenant", "acme-corp"});
+  INFO(result.all());
+  CHECK(result.exit_code == 0);
+  CHECK(fleet.ledger(tenant).size() == 1);
+  CHECK_THAT(result.all(), !Catch::Contains(password) && !Catch::Contains("word=x"));
 }

@@ -1,10 +1,12 @@
 // What the engine sends a tenant, read from the server's own statement log and session counts:
-// the path with nothing to do, the plan made again under the lock, and status.
+// the path with nothing to do, the plan made again under the lock, and status; and what another
+// session sees of a tenant while it is migrated, in each transaction mode.
 #include <catch2/catch.hpp>
 
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
 #include "support/server_log.hpp"
+#include "support/wait.hpp"
 
 using support::TestFleet;
 
@@ -119,4 +121,79 @@ TEST_CASE("status takes no lock and writes nothing, in the tenant or the central
     CHECK(statement.rfind("SELECT ", 0) == 0);
     CHECK_THAT(statement, !Catch::Contains("advisory") && !Catch::Contains("FOR UPDATE"));
   }
+}
+
+TEST_CASE("another session sees the old schema until the one commit, or each migration as it commits per-migration",
+          "[integration][engine]") {
+  const bool per_migration = GENERATE(false, true);
+  INFO((per_migration ? "--tx-mode per-migration" : "--tx-mode single (the default)"));
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  const auto tenant = fleet.add_tenant("acme-corp");
+  REQUIRE(fleet.migrate({"tenant", "acme-corp"}).exit_code == 0);
+  // Migration 2 applies; migration 3 waits for a lock this test holds, so the run stops between them.
+  fleet.write_simple_migrations(2, 1);
+  fleet.write_migration("20250101000003_wait.sql",
+                        "-- migrate:up\nSELECT pg_advisory_xact_lock(717171);\nCREATE TABLE t3 (id int);\n");
+  pqxx::connection holder(support::admin_conninfo(tenant.db));
+  pqxx::nontransaction(holder).exec("SELECT pg_advisory_lock(717171)");
+  std::vector<std::string> args = {"tenant", "acme-corp"};
+  if (per_migration) args.insert(args.end(), {"--tx-mode", "per-migration"});
+  auto run = fleet.spawn(args);
+  support::wait_until("migration 3 to wait for the lock",
+                      [&] { return support::sessions_waiting_for_lock(tenant.db, true) == 1; });
+
+  using Ledger = std::vector<std::pair<std::string, int>>;
+  if (per_migration) {
+    CHECK(fleet.table_exists(tenant, "t2"));
+    CHECK(fleet.ledger(tenant) == Ledger{{"20250101000001_create_t1.sql", 1}, {"20250101000002_create_t2.sql", 2}});
+  } else {
+    CHECK_FALSE(fleet.table_exists(tenant, "t2"));
+    CHECK(fleet.ledger(tenant) == Ledger{{"20250101000001_create_t1.sql", 1}});
+  }
+  pqxx::nontransaction(holder).exec("SELECT pg_advisory_unlock(717171)");
+  const auto result = run.wait();
+  INFO(result.all());
+  CHECK(result.exit_code == 0);
+  CHECK(fleet.table_exists(tenant, "t3"));
+  CHECK(fleet.ledger(tenant) == Ledger{{"20250101000001_create_t1.sql", 1},
+                                       {"20250101000002_create_t2.sql", 2},
+                                       {"20250101000003_wait.sql", 2}});
+}
+
+TEST_CASE("a pending transaction:false migration makes the run per-migration, and one run is one batch",
+          "[integration][engine]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  const auto tenant = fleet.add_tenant("acme-corp");
+  REQUIRE(fleet.migrate({"tenant", "acme-corp"}).exit_code == 0);
+  fleet.write_simple_migrations(2, 1);
+  fleet.write_migration("20250101000003_index.sql",
+                        "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t2_id ON t2 (id);\n");
+  fleet.write_simple_migrations(4, 1);
+  fleet.write_migration("20250101000005_broken.sql", "-- migrate:up\nCREATE TABLE t5 (id int);\nSELECT 1/0;\n");
+
+  // The default mode, but a transaction:false migration is pending: each migration commits on its
+  // own, so the failure of the last keeps the three before it, all in this run's batch.
+  const auto failed = fleet.migrate({"tenant", "acme-corp"});
+  INFO(failed.all());
+  CHECK(failed.exit_code == 1);
+  CHECK_THAT(failed.out, Catch::Contains("20250101000005_broken.sql: division by zero"));
+  using Ledger = std::vector<std::pair<std::string, int>>;
+  const Ledger kept = {{"20250101000001_create_t1.sql", 1},
+                       {"20250101000002_create_t2.sql", 2},
+                       {"20250101000003_index.sql", 2},
+                       {"20250101000004_create_t4.sql", 2}};
+  CHECK(fleet.ledger(tenant) == kept);
+  CHECK(fleet.table_exists(tenant, "t4"));
+  CHECK_FALSE(fleet.table_exists(tenant, "t5"));
+  CHECK(fleet.lock_value(tenant) == 0);
+
+  fleet.write_migration("20250101000005_broken.sql", "-- migrate:up\nCREATE TABLE t5 (id int);\n");
+  const auto fixed = fleet.migrate({"tenant", "acme-corp"});
+  INFO(fixed.all());
+  CHECK(fixed.exit_code == 0);
+  auto all = kept;
+  all.emplace_back("20250101000005_broken.sql", 3);
+  CHECK(fleet.ledger(tenant) == all);
 }

@@ -65,7 +65,7 @@ TEST_CASE("with --tx-mode per-migration a failing tenant stops at its last good 
   CHECK(fleet.lock_value(bad) == 0);
 }
 
-TEST_CASE("a SQL error names the file, the line and PostgreSQL's message", "[integration][failure]") {
+TEST_CASE("a SQL error names the file, the line and the message of PostgreSQL", "[integration][failure]") {
   TestFleet fleet;
   fleet.write_migration("20250101000001_typo.sql",
                         "-- migrate:up\nCREATE TABLE ok (id int);\nCREAT TABLE oops (id int);\n");
@@ -102,7 +102,7 @@ TEST_CASE("a SQL error in a transaction:false section names the line of the fail
   CHECK(fleet.ledger(tenant).empty());
 }
 
-TEST_CASE("an error inside a DO block of a transaction:false section names the statement's first line",
+TEST_CASE("an error inside a DO block of a transaction:false section names the first line of the statement",
           "[integration][failure]") {
   TestFleet fleet;
   fleet.write_migration("20250101000001_backfill.sql",

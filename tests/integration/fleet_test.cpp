@@ -168,9 +168,14 @@ TEST_CASE("three replicas started together apply every migration exactly once, w
     CHECK(ledger.size() == 4);
     CHECK(std::set<std::pair<std::string, int>>(ledger.begin(), ledger.end()).size() == 4);
   }
+  // Claims are session advisory locks: the central database holds no table of theirs afterwards.
+  CHECK(support::admin_exec("SELECT string_agg(schemaname || '.' || tablename, ',') FROM pg_tables WHERE schemaname "
+                            "NOT IN ('pg_catalog', 'information_schema')",
+                            fleet.central_db())[0][0]
+            .as<std::string>() == "public.tenants");
 }
 
-TEST_CASE("shard K/N runs cover every tenant exactly once", "[integration][fleet]") {
+TEST_CASE("shard K of N runs cover every tenant exactly once", "[integration][fleet]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
   for (int i = 0; i < 30; ++i) fleet.add_tenant("tenant-" + std::to_string(100 + i));
@@ -280,12 +285,20 @@ TEST_CASE("a central connection dropped while the fleet runs is reopened and the
 
 TEST_CASE("a tenant list that cannot be read to the end is exit 1 with the summary", "[integration][fleet]") {
   TestFleet fleet;
-  fleet.write_migration("20250101000001_some_work.sql", "-- migrate:up\nSELECT pg_sleep(0.3);\n");
+  // The first tenant's migration waits for an advisory lock the test holds in that tenant's
+  // database (a lock of one database only), so the test knows the run is under way.
+  fleet.write_migration("20250101000001_some_work.sql",
+                        "-- migrate:up\nSELECT pg_advisory_lock(4343);\nSELECT pg_advisory_unlock(4343);\n"
+                        "SELECT pg_sleep(0.3);\n");
   for (int i = 0; i < 6; ++i) fleet.add_tenant("tenant-" + std::to_string(i));
   support::admin_exec("ALTER DATABASE \"" + fleet.central_db() + "\" SET idle_session_timeout = '1s'");
+  pqxx::connection holder(support::admin_conninfo(fleet.tenants()[0].db));
+  pqxx::nontransaction(holder).exec("SELECT pg_advisory_lock(4343)");
   auto run = fleet.spawn({"all-tenants", "--concurrency", "1", "--no-claims"});
-  support::wait_for_query(fleet.tenants()[0].db, "pg_sleep(0.3)");
+  support::wait_until("the first tenant to wait for the test",
+                      [&] { return support::sessions_waiting_for_lock(fleet.tenants()[0].db, true) == 1; });
   support::admin_exec("ALTER DATABASE \"" + fleet.central_db() + "\" ALLOW_CONNECTIONS false");
+  pqxx::nontransaction(holder).exec("SELECT pg_advisory_unlock(4343)");
   const auto result = run.wait();
   support::admin_exec("ALTER DATABASE \"" + fleet.central_db() + "\" ALLOW_CONNECTIONS true");
   INFO(result.all());
@@ -303,7 +316,8 @@ TEST_CASE("a malformed tenant row fails that tenant alone, before anything is de
                       fleet.central_db());
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"null-slug", "slug = NULL"}, {"word-port", "db_port = 'abc'"}, {"big-port", "db_port = '70000'"},
-      {"no-host", "db_host = ''"},  {"no-db", "db_name = ''"},        {"no-user", "db_user = ''"}};
+      {"no-host", "db_host = ''"},  {"no-db", "db_name = ''"},        {"no-user", "db_user = ''"},
+      {"no-id", "id = ''"}};
   for (const auto& [slug, change] : bad) {
     fleet.add_tenant(slug, "active", {}, "not-even-hex");
     support::admin_exec("UPDATE tenants SET " + change + " WHERE slug = '" + slug + "'", fleet.central_db());
@@ -311,8 +325,9 @@ TEST_CASE("a malformed tenant row fails that tenant alone, before anything is de
   const auto result = fleet.migrate({"all-tenants"});
   INFO(result.all());
   CHECK(result.exit_code == 1);
-  CHECK_THAT(result.out, Catch::Contains("1 migrated, 0 up to date, 6 failed"));
+  CHECK_THAT(result.out, Catch::Contains("1 migrated, 0 up to date, 7 failed"));
   CHECK_THAT(result.out, Catch::Contains("has no slug"));
+  CHECK_THAT(result.out, Catch::Contains("no-id: the row has no id"));
   CHECK_THAT(result.out, Catch::Contains("word-port: db_port 'abc' is not a port number (1 to 65535)"));
   CHECK_THAT(result.out, Catch::Contains("big-port: db_port '70000' is not a port number (1 to 65535)"));
   CHECK_THAT(result.out, Catch::Contains("no-host: db_host is empty"));

@@ -4,6 +4,7 @@
 
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
+#include "support/listener.hpp"
 
 using support::TestFleet;
 
@@ -36,6 +37,35 @@ TEST_CASE("problems in the migrations folder stop the run before any database is
   }
   CHECK_FALSE(fleet.table_exists(tenant, "knex_migrations"));
   CHECK_FALSE(fleet.table_exists(tenant, "t1"));
+}
+
+TEST_CASE("a bad migration file is exit 2 naming file and line before the central database is reached",
+          "[integration][input]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  fleet.add_tenant("acme-corp");
+  const std::string bad = "-- migrate:up\nSELECT 1;\n-- migrate:up\nSELECT 2;\n";
+  fleet.write_migration("20250101000005_two_ups.sql", bad);
+  std::filesystem::create_directories(fleet.dir() / "migrations/central");
+  std::ofstream(fleet.dir() / "migrations/central/20250101000005_two_ups.sql") << bad;
+  // The central database, as far as migrate can tell: a socket that records whether anyone came.
+  support::Listener central;
+  const auto url = "host=127.0.0.1 port=" + std::to_string(central.port()) + " user=app dbname=platform";
+  const std::vector<std::vector<std::string>> commands = {{"all-tenants"},
+                                                          {"tenant", "acme-corp"},
+                                                          {"rollback", "--tenant", "acme-corp"},
+                                                          {"status"},
+                                                          {"status", "--tenant", "acme-corp"},
+                                                          {"central"}};
+  for (const auto& args : commands) {
+    INFO("migrate " << args[0] << (args.size() > 1 ? " " + args.back() : ""));
+    const auto result = fleet.migrate(args, {{"CENTRAL_DATABASE_URL", url}});
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, Catch::Contains("20250101000005_two_ups.sql:3: a second migrate:up section (the first is at "
+                                           "line 1)"));
+    CHECK(result.out.empty());
+    CHECK_FALSE(central.was_contacted());
+  }
 }
 
 TEST_CASE("an unknown tenant is exit 2 naming what was asked for", "[integration][input]") {

@@ -129,7 +129,7 @@ TEST_CASE("with nothing pending a lock row set by knex is left alone and the ten
   CHECK(fleet.lock_value(tenant) == 1);
 }
 
-TEST_CASE("a lock row set by knex is respected until `migrate unlock` clears it", "[integration][lock]") {
+TEST_CASE("a lock row set by knex is respected until migrate unlock clears it", "[integration][lock]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
@@ -189,7 +189,10 @@ TEST_CASE("unlock refuses while a runner holds the tenant, and says so", "[integ
   const auto refused = fleet.migrate({"unlock", "--tenant", "acme-corp"});
   INFO(refused.all());
   CHECK(refused.exit_code == 2);
-  CHECK_THAT(refused.err, Catch::Contains("acme-corp: not unlocked: a migrate runner holds this tenant"));
+  const auto runner_backends = support::backends_running(tenant.db, "pg_sleep(600)");
+  REQUIRE(runner_backends.size() == 1);
+  CHECK_THAT(refused.err, Catch::Contains("acme-corp: not unlocked: a migrate runner holds this tenant (backend pid " +
+                                          std::to_string(runner_backends[0]) + ", application 'migrate')"));
   CHECK(fleet.lock_value(tenant) == 2);
 
   runner.signal(SIGKILL);

@@ -82,3 +82,38 @@ TEST_CASE("a schema-qualified tenants table (platform.tenants) is the one every 
   CHECK(unknown.exit_code == 2);
   CHECK_THAT(unknown.err, Catch::Contains("no tenant with slug or id 'initech' in table platform.tenants"));
 }
+
+TEST_CASE("a tenants table of another shape is read: columns in another order, extra ones, a name to quote",
+          "[integration][registry]") {
+  support::TestFleet fleet("tenants:\n  table: Customer Databases\n");
+  fleet.write_simple_migrations(1, 1);
+  const auto acme = fleet.add_tenant("acme-corp");
+  const auto globex = fleet.add_tenant("globex");
+  // An existing fleet's table: its own column order, columns of its own, capitals and a space in
+  // its name (a name that works only quoted).
+  support::admin_exec(
+      "CREATE TABLE \"Customer Databases\" (region text DEFAULT 'eu', db_password_encrypted text NOT NULL, "
+      "db_user text NOT NULL, plan text DEFAULT 'pro', db_name text NOT NULL, db_port integer NOT NULL, "
+      "db_host text NOT NULL, status text NOT NULL, slug text NOT NULL UNIQUE, id text PRIMARY KEY, "
+      "seats integer DEFAULT 5);"
+      "INSERT INTO \"Customer Databases\" (db_password_encrypted, db_user, db_name, db_port, db_host, status, slug, "
+      "id) SELECT db_password_encrypted, db_user, db_name, db_port, db_host, status, slug, id FROM tenants;"
+      "DROP TABLE tenants",
+      fleet.central_db());
+
+  const auto all = fleet.migrate({"all-tenants"});
+  INFO(all.all());
+  CHECK(all.exit_code == 0);
+  CHECK_THAT(all.out, Catch::Contains(": 2 migrated, 0 up to date, 0 failed"));
+  CHECK(fleet.ledger(acme).size() == 1);
+  CHECK(fleet.ledger(globex).size() == 1);
+  fleet.write_simple_migrations(2, 1);
+  const auto one = fleet.migrate({"tenant", acme.id});
+  INFO(one.all());
+  CHECK(one.exit_code == 0);
+  CHECK_THAT(one.out, Catch::Contains("acme-corp: done, batch 2, 1 migration"));
+  const auto status = fleet.migrate({"status"});
+  INFO(status.all());
+  CHECK(status.exit_code == 0);
+  CHECK_THAT(status.out, Catch::Contains("globex: 1 applied, 1 pending"));
+}

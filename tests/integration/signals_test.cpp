@@ -13,6 +13,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
+#include <tuple>
 
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
@@ -151,6 +152,10 @@ TEST_CASE("the first SIGTERM or SIGINT stops gracefully: rolled back, unlocked, 
 }
 
 TEST_CASE("a second signal ends the process at once", "[integration][signals]") {
+  // The status is that of the second signal.
+  const auto [first, second, status] =
+      GENERATE(std::tuple{SIGTERM, SIGTERM, 143}, std::tuple{SIGINT, SIGINT, 130}, std::tuple{SIGTERM, SIGINT, 130});
+  INFO("signals " << first << " then " << second);
   TestFleet fleet;
   write_stalling_migrations(fleet);
   const auto tenant = fleet.add_tenant("alpha");
@@ -160,14 +165,14 @@ TEST_CASE("a second signal ends the process at once", "[integration][signals]") 
   pqxx::connection blocker(support::admin_conninfo(tenant.db));
   pqxx::work hold(blocker);
   hold.exec("SELECT * FROM knex_migrations_lock FOR UPDATE");
-  run.signal(SIGTERM);
+  run.signal(first);
   support::wait_until("the release to block on the lock row",
                       [&] { return !support::backends_running(tenant.db, "UPDATE \"knex_migrations_lock\"").empty(); });
-  run.signal(SIGTERM);
+  run.signal(second);
   std::optional<support::ProcessResult> ended;
   support::wait_until(
       "the process to end", [&] { return (ended = run.poll()).has_value(); }, std::chrono::seconds(5));
-  CHECK(ended->exit_code == 143);
+  CHECK(ended->exit_code == status);
   hold.abort();
 }
 

@@ -9,6 +9,7 @@
 #include "migrate/ledger/ledger_lock.hpp"
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
+#include "support/listener.hpp"
 #include "support/own_cluster.hpp"
 #include "support/wait.hpp"
 
@@ -55,7 +56,7 @@ std::vector<nlohmann::json> events(const std::string& output) {
 
 }  // namespace
 
-TEST_CASE("a backend terminated in the middle of a migration is retried, with libpq's own words",
+TEST_CASE("a backend terminated in the middle of a migration is retried, in the words of libpq",
           "[integration][tenant_job]") {
   const bool per_migration = GENERATE(false, true);
   INFO((per_migration ? "per-migration" : "single transaction"));
@@ -85,7 +86,7 @@ TEST_CASE("a backend terminated in the middle of a migration is retried, with li
   CHECK_THAT(result.out, Catch::Contains("acme-corp: done, batch 1, 3 migrations"));
 }
 
-TEST_CASE("a restart of the tenants' server in the middle of a fleet run is retried", "[integration][tenant_job]") {
+TEST_CASE("a restart of the tenant server in the middle of a fleet run is retried", "[integration][tenant_job]") {
   support::OwnCluster other;
   TestFleet fleet("retry:\n  attempts: 10\n  initialDelayMs: 200\n  maxDelayMs: 1000\n");
   fleet.write_simple_migrations(1, 1);
@@ -378,4 +379,32 @@ TEST_CASE("the SQL error of a migration itself is never retried", "[integration]
   CHECK_THAT(failed["reason"].get<std::string>(),
              Catch::StartsWith("20250101000001_divides.sql") && Catch::EndsWith(": division by zero"));
   CHECK(fleet.ledger(tenant).empty());
+}
+
+TEST_CASE("a password that does not decrypt fails its tenant and is never tried against the server",
+          "[integration][tenant_job]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  const auto good = fleet.add_tenant("alpha");
+  // Where the two tenants' servers would be: a socket that tells whether anyone came.
+  support::Listener wrong_key_server;
+  support::Listener malformed_server;
+  fleet.add_tenant("bravo", "active", wrong_key_server.port(),
+                   "00112233445566778899aabbccddeeff:00112233445566778899aabbccddeeff");
+  fleet.add_tenant("charlie", "active", malformed_server.port(), "00112233445566778899aabbccddeeff:0011");
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"all-tenants"}, {"tenant", "bravo"}}) {
+    INFO(args[0]);
+    const auto result = fleet.migrate(args);
+    INFO(result.all());
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.out, Catch::Contains("bravo: ") &&
+                               Catch::Contains("cannot decrypt db_password_encrypted: wrong key or corrupted value"));
+    CHECK_THAT(result.out, !Catch::Contains("retrying") && !Catch::Contains("gave up"));
+    CHECK_FALSE(wrong_key_server.was_contacted());
+    CHECK_FALSE(malformed_server.was_contacted());
+  }
+  const auto all = fleet.migrate({"all-tenants"});
+  CHECK_THAT(all.out, Catch::Contains("charlie: cannot decrypt db_password_encrypted: the ciphertext is 2 bytes, not a "
+                                      "whole number of 16-byte blocks"));
+  CHECK(fleet.ledger(good).size() == 1);
 }

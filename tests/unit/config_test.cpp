@@ -34,7 +34,7 @@ std::string error_of(const fs::path& path, const std::string& environment) {
 
 }  // namespace
 
-TEST_CASE("an environment block gives its settings, with knex's defaults", "[config]") {
+TEST_CASE("an environment block gives its settings, with the defaults of knex", "[config]") {
   ::setenv("MIGRATE_TEST_URL", "postgresql://u:p@db.internal:5433/platform", 1);
   const auto path = knexfile(
       "development:\n"
@@ -76,7 +76,7 @@ TEST_CASE("the environment is --env, else MIGRATE_ENV, else development", "[conf
   ::unsetenv("MIGRATE_ENV");
 }
 
-TEST_CASE("${NAME} is expanded, and an unset one is named", "[config]") {
+TEST_CASE("NAME in dollar braces is expanded, and an unset one is named", "[config]") {
   ::setenv("MIGRATE_TEST_HOST", "db1", 1);
   ::unsetenv("MIGRATE_TEST_UNSET");
   CHECK(expand_environment("host=${MIGRATE_TEST_HOST} port=5432", "here") == "host=db1 port=5432");
@@ -137,7 +137,7 @@ TEST_CASE("bad knexfiles are refused naming file, line, environment and key", "[
   }
 }
 
-TEST_CASE("knex's mapping form of connection becomes a conninfo string", "[config]") {
+TEST_CASE("the knex mapping form of connection becomes a conninfo string", "[config]") {
   const auto path = knexfile(
       "development:\n  connection:\n    host: db\n    port: 5433\n    user: app\n    password: \"it's\"\n    database: "
       "platform\n");
@@ -196,7 +196,7 @@ TEST_CASE("a tableName with a dot is refused: knex would read it as schema.table
   }
 }
 
-TEST_CASE("ssl in the mapping form of connection becomes libpq's sslmode and certificate paths", "[config]") {
+TEST_CASE("ssl in the mapping form of connection becomes the sslmode and certificate paths of libpq", "[config]") {
   const auto conninfo = [](const std::string& ssl_lines) {
     const auto path = knexfile("development:\n  connection:\n    host: db\n    database: platform\n" + ssl_lines);
     return std::make_pair(load_settings(path, "development").central_connection, path.parent_path().string());
@@ -385,7 +385,7 @@ TEST_CASE("the keys of knex itself are accepted and ignored: the settings are th
   CHECK(shared.retry.attempts == plain.retry.attempts);
 }
 
-TEST_CASE("knex's version and its migration-file keys are accepted and ignored", "[config]") {
+TEST_CASE("the version key of knex and its migration-file keys are accepted and ignored", "[config]") {
   const auto path = knexfile(
       "development:\n  client: pg\n  version: '15.4'\n  connection: x\n  migrations:\n    directory: m\n"
       "    stub: stub.js\n    sortDirsSeparately: true\n    disableMigrationsListValidation: false\n");

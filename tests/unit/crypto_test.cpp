@@ -1,7 +1,10 @@
+#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -92,6 +95,57 @@ std::string decrypt_failure(const std::string& stored, const Secret& key) {
   }
   FAIL("decrypted");
   return {};
+}
+
+// How many times the bytes that `masked` holds (each XORed with `mask`, so that this test's own
+// copy never matches) occur in the process's heap: the [heap] mapping and anonymous read-write
+// mappings, read through /proc/self/mem, this function's own buffer left out. Mappings above 1 GiB
+// are left out too: they are reservations (AddressSanitizer's shadow memory), not the heap.
+std::size_t copies_in_heap(const std::vector<unsigned char>& masked, unsigned char mask) {
+  constexpr std::size_t chunk = 1 << 20;
+  std::vector<unsigned char> buffer(chunk + masked.size());  // allocated before the maps are read
+  const auto own_begin = reinterpret_cast<std::uintptr_t>(buffer.data());
+  const auto own_end = own_begin + buffer.size();
+  std::vector<std::pair<std::uintptr_t, std::uintptr_t>> regions;
+  {
+    std::ifstream maps("/proc/self/maps");
+    for (std::string line; std::getline(maps, line);) {
+      std::istringstream fields(line);
+      std::string range, perms, offset, device, inode, path;
+      fields >> range >> perms >> offset >> device >> inode >> path;
+      if (perms.rfind("rw", 0) != 0 || !(path.empty() || path == "[heap]")) continue;
+      const auto dash = range.find('-');
+      const std::uintptr_t begin = std::stoull(range.substr(0, dash), nullptr, 16);
+      const std::uintptr_t end = std::stoull(range.substr(dash + 1), nullptr, 16);
+      if (end - begin <= (std::uintptr_t{1} << 30)) regions.emplace_back(begin, end);
+    }
+  }
+  const int memory = ::open("/proc/self/mem", O_RDONLY);
+  REQUIRE(memory >= 0);
+  std::size_t found = 0;
+  const auto scan = [&](std::uintptr_t begin, std::uintptr_t end) {
+    for (auto at = begin; at < end; at += chunk) {
+      const auto want = std::min<std::uintptr_t>(end - at, chunk + masked.size() - 1);
+      const auto got = ::pread(memory, buffer.data(), want, static_cast<off_t>(at));
+      if (got <= 0) return;
+      const auto size = static_cast<std::size_t>(got);
+      for (std::size_t i = 0; i + masked.size() <= size && i < chunk; ++i) {
+        std::size_t k = 0;
+        while (k < masked.size() && (buffer[i + k] ^ mask) == masked[k]) ++k;
+        found += k == masked.size();
+      }
+    }
+  };
+  for (const auto& [begin, end] : regions) {
+    if (own_end <= begin || end <= own_begin) {
+      scan(begin, end);
+      continue;
+    }
+    if (begin < own_begin) scan(begin, own_begin);
+    if (own_end < end) scan(own_end, end);
+  }
+  ::close(memory);
+  return found;
 }
 
 }  // namespace
@@ -234,4 +288,31 @@ TEST_CASE("classify_password_text tells printable text, control characters and i
     CHECK(classify_password_text(control) == PasswordText::control_character);
   for (const std::string invalid : {"caf\xe9", "\xc0\xaf", "\xed\xa0\x80", "cut\xf0\x9f", "\xf4\x90\x80\x80", "\xff"})
     CHECK(classify_password_text(invalid) == PasswordText::invalid_utf8);
+}
+
+TEST_CASE("a decrypted password leaves no copy in the heap once its Secret is gone", "[crypto]") {
+  const auto key = parse_key(raw_key);
+  const auto seed = std::random_device{}();
+  INFO("seed " << seed);
+  std::mt19937_64 random(seed);
+  std::uniform_int_distribution<int> letter('a', 'z');
+  const unsigned char mask = 0x5a;
+  // A long password made in a wiped buffer. What is looked for is its tail: malloc writes its own
+  // pointers over the first bytes of a block it takes back.
+  constexpr std::size_t size = 240, skipped = 64;
+  std::vector<unsigned char> masked_tail;
+  std::string stored;
+  {
+    Secret password(size);
+    for (std::size_t i = 0; i < size; ++i) password.data()[i] = static_cast<unsigned char>(letter(random));
+    for (std::size_t i = skipped; i < size; ++i) masked_tail.push_back(password.data()[i] ^ mask);
+    stored = encrypt_password(password.view(), key);
+  }
+  REQUIRE(copies_in_heap(masked_tail, mask) == 0);
+  {
+    const auto decrypted = decrypt_password(stored, key);
+    REQUIRE(decrypted.size() == size);
+    CHECK(copies_in_heap(masked_tail, mask) == 1);  // the scan sees the one copy that lives
+  }
+  CHECK(copies_in_heap(masked_tail, mask) == 0);
 }

@@ -36,7 +36,7 @@ const fs::path file = "20250101000000_add_invoices.sql";
 
 }  // namespace
 
-TEST_CASE("a file's sections, options and lines are read", "[migrations]") {
+TEST_CASE("the sections, options and lines of a file are read", "[migrations]") {
   const auto parsed = parse_migration(file,
                                       "-- a comment before the first section is fine\n"
                                       "\n"

@@ -29,7 +29,7 @@ ledger::AppliedMigration row(int id, const std::string& name, int batch) {
 
 }  // namespace
 
-TEST_CASE("pending migrations are the files not in the ledger, batch is the largest + 1", "[plan]") {
+TEST_CASE("pending migrations are the files not in the ledger, batch is the largest plus 1", "[plan]") {
   const auto set = three_files();
   const auto plan = plan_up(set, {row(1, "20250101000000_one.sql", 1), row(2, "20250102000000_two.sql", 2)});
   REQUIRE(plan.pending.size() == 1);

@@ -19,7 +19,7 @@ TEST_CASE("shards cover every tenant exactly once and stay put as the fleet grow
   }
 }
 
-TEST_CASE("going from N to N+1 shards moves only about 1/(N+1) of the tenants", "[shard]") {
+TEST_CASE("going from N to N plus 1 shards moves only about 1 in (N plus 1) of the tenants", "[shard]") {
   int moved = 0;
   for (int t = 0; t < 3000; ++t) {
     const auto id = "tenant-" + std::to_string(t);
@@ -31,7 +31,7 @@ TEST_CASE("going from N to N+1 shards moves only about 1/(N+1) of the tenants", 
   CHECK(moved < 3000 * 0.3);
 }
 
-TEST_CASE("the shard option takes K/N with 1 <= K <= N", "[shard]") {
+TEST_CASE("the shard option takes K slash N, with K from 1 to N", "[shard]") {
   CHECK(parse_shard("2/4").index == 2);
   CHECK(parse_shard("2/4").count == 4);
   for (const auto* bad : {"0/4", "5/4", "a/b", "3", "1/0"}) CHECK_THROWS_AS(parse_shard(bad), InputError);
