@@ -72,6 +72,10 @@ class JsonReporter : public Reporter {
     Json failures = Json::array();
     for (const auto& outcome : summary.failures)
       failures.push_back({{"tenant", outcome.slug}, {"reason", outcome.reason}});
+    // Each reason once, with every tenant that gave it (the text output names the first few).
+    Json groups = Json::array();
+    for (const auto& group : summary.failure_groups)
+      groups.push_back({{"reason", group.reason}, {"count", group.tenants.size()}, {"tenants", group.tenants}});
     Json interrupted = Json::array();
     for (const auto& outcome : summary.stopped)
       interrupted.push_back(
@@ -86,6 +90,7 @@ class JsonReporter : public Reporter {
                      {"duration_ms", summary.elapsed.count()},
                      {"slowest", slowest},
                      {"failures", failures},
+                     {"failure_groups", groups},
                      {"interrupted_tenants", interrupted},
                      {"not_started_tenants", summary.not_started_slugs},
                      {"listing_error", summary.listing_error}});

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "migrate/core/printable.hpp"
+#include "migrate/core/text.hpp"
 #include "migrate/runner/reporter.hpp"
 
 namespace migrate::runner {
@@ -111,10 +112,7 @@ class TextReporter : public Reporter {
         slowest += fmt::format("{}{} ({})", slowest.empty() ? "" : ", ", outcome.slug, ms_text(outcome.elapsed));
       print("Slowest: " + slowest);
     }
-    if (!summary.failures.empty()) {
-      print("Failed tenants:");
-      for (const auto& outcome : summary.failures) print(fmt::format("  {}: {}", outcome.slug, outcome.reason));
-    }
+    print_failure_groups(summary);
     if (!summary.stopped.empty()) {
       std::string names;
       for (const auto& outcome : summary.stopped) names += (names.empty() ? "" : ", ") + outcome.slug;
@@ -135,6 +133,31 @@ class TextReporter : public Reporter {
   }
 
  private:
+  // Each reason once, with how many tenants gave it and the first few of them: fifty tenants
+  // missing one file read as one line and a list, not fifty lines.
+  void print_failure_groups(const FleetSummary& summary) {
+    const auto& groups = summary.failure_groups;
+    if (groups.empty()) return;
+    const auto group_line = [](const FailureGroup& group) {
+      if (group.tenants.size() == 1) return fmt::format("{}: {}", group.tenants.front(), group.reason);
+      return fmt::format("{} with: {}", group.tenants.size(), group.reason);
+    };
+    const auto print_tenants = [&](const FailureGroup& group) {
+      if (group.tenants.size() > 1) print("    " + shortened_list(group.tenants));
+    };
+    const std::string heading = fmt::format("Failed tenants ({})", summary.failed);
+    if (groups.size() == 1) {
+      print(heading + ": " + group_line(groups.front()));
+      print_tenants(groups.front());
+      return;
+    }
+    print(fmt::format("{}, {} reasons:", heading, groups.size()));
+    for (const auto& group : groups) {
+      print("  " + group_line(group));
+      print_tenants(group);
+    }
+  }
+
   // Prints `text` as its own line; on a terminal the progress line is cleared first and redrawn.
   // Every line goes through printable(): the data in it (slugs, migration names, warnings, reasons
   // with PostgreSQL's messages) can neither start a line of its own nor reach the terminal raw.
