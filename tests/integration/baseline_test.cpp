@@ -236,6 +236,20 @@ TEST_CASE("baseline: on a terminal, n changes nothing and y records", "[integrat
   }
 }
 
+TEST_CASE("baseline: Ctrl-C at the question stops with 130, nothing changed", "[integration][baseline]") {
+  TestFleet fleet;
+  write_counted_migration(fleet, 1);
+  const auto tenant = fleet.add_tenant("acme-corp");
+  support::Terminal terminal(migrate_argv(fleet, {"baseline", "--tenant", "acme-corp", "--to", migration_name(1)}),
+                             fleet_env(fleet));
+  terminal.wait_for_text("[y/N] ");
+  terminal.type("\x03");  // Ctrl-C, as the terminal sends it: SIGINT
+  CHECK(terminal.wait() == 130);
+  INFO(terminal.shown());
+  CHECK_THAT(terminal.shown(), Catch::Contains("migrate: error: interrupted by SIGINT"));
+  CHECK_FALSE(fleet.table_exists(tenant, "knex_migrations"));
+}
+
 TEST_CASE("baseline: --all-tenants records every active tenant, refusing one already migrated, exit 1",
           "[integration][baseline]") {
   TestFleet fleet;
