@@ -7,6 +7,7 @@
 #include <chrono>
 #include <iostream>
 
+#include "confirm.hpp"
 #include "migrate/config/knexfile.hpp"
 #include "migrate/core/error.hpp"
 #include "migrate/core/printable.hpp"
@@ -14,6 +15,7 @@
 #include "migrate/migrations/new_migration.hpp"
 #include "migrate/pg/errors.hpp"
 #include "migrate/pg/target.hpp"
+#include "migrate/runner/baseline.hpp"
 #include "migrate/runner/commands.hpp"
 #include "signals.hpp"
 
@@ -35,6 +37,8 @@ struct Arguments {
   std::string only;
   std::string exclude;
   std::string shard;
+  bool all_tenants = false;
+  bool yes = false;
 };
 
 config::Settings load(const Arguments& args) {
@@ -62,6 +66,17 @@ runner::FleetOptions fleet_options(const Arguments& args, const config::Settings
 std::unique_ptr<runner::Reporter> make_reporter(const Arguments& args, bool verbose) {
   if (args.log_format == "json") return runner::make_json_reporter();
   return runner::make_text_reporter(isatty(STDOUT_FILENO) == 1, verbose);
+}
+
+// --yes answers for the operator; otherwise the person at the terminal is asked, and without one
+// nobody can be: refused, nothing changed.
+bool confirm(const Arguments& args, const std::string& question) {
+  if (args.yes) return true;
+  if (isatty(STDIN_FILENO) != 1)
+    throw InputError(
+        "standard input is not a terminal, so the question cannot be asked: pass --yes to go ahead; "
+        "nothing was changed");
+  return ask_yes_no(question);
 }
 
 void add_tx_mode(CLI::App& command, Arguments& args) {
@@ -113,6 +128,21 @@ int run(int argc, char** argv) {
   status->add_option("--tenant", args.tenant, "slug or id; without it, one line per active tenant");
   status->add_option("--concurrency", args.concurrency, "tenants read at once")->check(CLI::Range(1, 256));
 
+  auto* baseline = app.add_subcommand(
+      "baseline", "record migrations up to NAME as applied without running them, for a schema made elsewhere");
+  auto* baseline_tenant = baseline->add_option("--tenant", args.tenant, "slug or id of one tenant");
+  auto* baseline_all = baseline->add_flag("--all-tenants", args.all_tenants, "every active tenant");
+  baseline_tenant->excludes(baseline_all);
+  baseline->add_option("--to", args.migration_name, "the last migration to record: file name, or its timestamp")
+      ->required();
+  baseline->add_flag("--yes", args.yes, "do not ask for confirmation");
+  baseline->add_option("--concurrency", args.concurrency, "tenants in flight at once (default: run.concurrency, 8)")
+      ->check(CLI::Range(1, 256));
+  baseline->add_option("--only", args.only, "with --all-tenants: only these slugs, comma-separated")
+      ->needs(baseline_all);
+  baseline->add_option("--exclude", args.exclude, "with --all-tenants: all but these slugs, comma-separated")
+      ->needs(baseline_all);
+
   auto* central = app.add_subcommand("central", "apply migrations/central to the central database");
   auto* unlock = app.add_subcommand("unlock", "clear a knex lock row left set (as knex migrate:unlock)");
   unlock->add_option("--tenant", args.tenant, "slug or id")->required();
@@ -128,11 +158,17 @@ int run(int argc, char** argv) {
     // CLI11 says only "A subcommand is required" for a mistyped one: name the word it did not know.
     const auto left = app.remaining();
     if (app.get_subcommands().empty() && !left.empty() && !left.front().starts_with('-')) {
-      std::cerr << printable(left.front()) << " is not a subcommand of migrate\nRun with --help for more information.\n";
+      std::cerr << printable(left.front())
+                << " is not a subcommand of migrate\nRun with --help for more information.\n";
       return exit_input;
     }
     const int code = app.exit(error);
     return code == 0 ? exit_ok : exit_input;
+  }
+
+  if (*baseline && args.tenant.empty() && !args.all_tenants) {
+    std::cerr << "baseline: give --tenant <slug-or-id> or --all-tenants\nRun with --help for more information.\n";
+    return exit_input;
   }
 
   try {
@@ -165,6 +201,12 @@ int run(int argc, char** argv) {
     if (*status) {
       const auto tenant_arg = args.tenant.empty() ? std::nullopt : std::optional<std::string>(args.tenant);
       return runner::show_status(settings, tenant_arg, fleet_options(args, settings), *make_reporter(args, true));
+    }
+    if (*baseline) {
+      runner::BaselineRequest request{args.migration_name, std::nullopt, fleet_options(args, settings)};
+      if (!args.all_tenants) request.tenant = args.tenant;
+      return runner::baseline(settings, request, engine, *make_reporter(args, true),
+                              [&](const std::string& question) { return confirm(args, question); });
     }
     if (*central) return runner::migrate_central(settings, engine, *make_reporter(args, true));
     if (*unlock) return runner::unlock_tenant(settings, args.tenant, *make_reporter(args, true));

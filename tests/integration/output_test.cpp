@@ -156,8 +156,8 @@ TEST_CASE("json output parses line by line and keeps slugs and reasons as they w
             {"tenant_failed",
              Keys{"time_ms", "event", "tenant", "reason", "attempts", "migrations", "batch", "duration_ms"}},
             {"summary", Keys{"time_ms", "event", "tenants", "migrated", "up_to_date", "failed", "skipped",
-                             "interrupted", "not_started", "duration_ms", "slowest", "failures", "interrupted_tenants",
-                             "not_started_tenants", "listing_error"}},
+                             "interrupted", "not_started", "duration_ms", "slowest", "failures", "failure_groups",
+                             "interrupted_tenants", "not_started_tenants", "listing_error"}},
         });
   CHECK(tenants == std::set<std::string>{"alpha", forged_slug, "latin"});
   REQUIRE(reasons.size() == 2);
@@ -568,14 +568,16 @@ TEST_CASE("output: json, a reason with quotes, backslashes and newlines parses b
   std::vector<std::string> reasons;
   for (const auto& event : json_lines(json.out)) {
     if (event.at("event") == "tenant_failed") reasons.push_back(event.at("reason"));
-    if (event.at("event") == "summary")
+    if (event.at("event") == "summary") {
       for (const auto& failure : event.at("failures")) reasons.push_back(failure.at("reason"));
+      for (const auto& group : event.at("failure_groups")) reasons.push_back(group.at("reason"));
+    }
   }
-  CHECK(reasons == std::vector<std::string>{reason, reason});
+  CHECK(reasons == std::vector<std::string>{reason, reason, reason});
 
   // In text, the same reason on one line, escaped.
   const auto text = fleet.migrate({"all-tenants"});
   const auto lines = lines_of(text.out);
   CHECK(std::count(lines.begin(), lines.end(), "alpha: FAILED: " + migrate::printable(reason)) == 1);
-  CHECK(std::count(lines.begin(), lines.end(), "  alpha: " + migrate::printable(reason)) == 1);
+  CHECK(std::count(lines.begin(), lines.end(), "Failed tenants (1): alpha: " + migrate::printable(reason)) == 1);
 }

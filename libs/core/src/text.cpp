@@ -21,4 +21,11 @@ std::vector<std::string> split_list(std::string_view text, char separator) {
   return pieces;
 }
 
+std::string shortened_list(const std::vector<std::string>& items, std::size_t shown) {
+  std::string text;
+  for (std::size_t i = 0; i < items.size() && i < shown; ++i) text += (i == 0 ? "" : ", ") + items[i];
+  if (items.size() > shown) text += (text.empty() ? "" : " and ") + std::to_string(items.size() - shown) + " more";
+  return text;
+}
+
 }  // namespace migrate

@@ -11,62 +11,10 @@
 #include "migrate/pg/errors.hpp"
 #include "migrate/registry/tenant_registry.hpp"
 #include "migrate/runner/tenant_job.hpp"
+#include "preflight.hpp"
 
 namespace migrate::runner {
 namespace {
-
-constexpr int page_size = 500;
-
-// What the tenant commands need, checked in this order before any tenant database is touched:
-// the migration files, the key, the central database.
-struct Preflight {
-  explicit Preflight(const config::Settings& config)
-      : settings(config),
-        set(migrations::MigrationSet::load(config.tenant_migrations.directory,
-                                          config.tenant_migrations.legacy_extensions)),
-        key(crypto::key_from_environment()),
-        ledger(config.tenant_migrations.table_name),
-        central(config) {}
-
-  // The tenant asked for. The central connection is not needed after it and is closed.
-  registry::TenantRecord one_tenant(const std::string& slug_or_id) { return central.find_tenant(slug_or_id); }
-
-  // Pages of active tenants, the central connection reopened when it drops.
-  TenantPages pages() {
-    return [this](const registry::PageCursor& after) {
-      return central.read([&](registry::TenantRegistry& tenants) { return tenants.active_page(after, page_size); });
-    };
-  }
-
-  // How many active tenants `fleet` selects: counted by the server, or by a pass over the list
-  // (ids and slugs only, page by page) when --only, --exclude or --shard narrow it.
-  int selected_count(const FleetOptions& fleet) {
-    try {
-      if (fleet.only.empty() && fleet.exclude.empty() && !fleet.shard)
-        return central.read([](registry::TenantRegistry& tenants) { return tenants.count_active(); });
-      int count = 0;
-      const auto next = pages();
-      for (registry::PageCursor after;;) {
-        const auto page = next(after);
-        if (page.empty()) break;
-        after = {page.back().slug, page.back().id};
-        count += static_cast<int>(
-            std::count_if(page.begin(), page.end(), [&](const auto& tenant) { return selected(tenant, fleet); }));
-      }
-      return count;
-    } catch (const InterruptedError&) {
-      throw;
-    } catch (const Error& error) {
-      throw InputError("cannot read tenants table " + settings.tenants_table + ": " + error.what());
-    }
-  }
-
-  const config::Settings& settings;
-  const migrations::MigrationSet set;
-  const crypto::Secret key;
-  const ledger::Ledger ledger;
-  CentralReader central;
-};
 
 // Tells a reporter what the engine does for one tenant, and keeps what committed in `outcome`.
 class ReportSteps : public StepListener {
@@ -95,19 +43,6 @@ TenantWork up_work(const migrations::MigrationSet& set, const ledger::Ledger& le
     migrate_up(db, set, ledger, options, &listener);
     outcome.state = outcome.steps.empty() ? TenantState::up_to_date : TenantState::migrated;
   };
-}
-
-int exit_status_of(const TenantOutcome& outcome) {
-  if (outcome.state == TenantState::interrupted)
-    return interrupt::signal_number() == SIGINT ? exit_sigint : exit_sigterm;
-  return outcome.state == TenantState::failed ? exit_failed : exit_ok;
-}
-
-int exit_status_of(const FleetSummary& summary) {
-  // A signal that came when every tenant was done changed nothing: the run's own status stands.
-  if (summary.interrupted + summary.not_started > 0 && interrupt::requested())
-    return interrupt::signal_number() == SIGINT ? exit_sigint : exit_sigterm;
-  return summary.failed > 0 || !summary.listing_error.empty() ? exit_failed : exit_ok;
 }
 
 class SilentReporter : public Reporter {

@@ -11,6 +11,7 @@
 #include "migrate/core/error.hpp"
 #include "migrate/core/interrupt.hpp"
 #include "migrate/pg/errors.hpp"
+#include "migrate/runner/failure_groups.hpp"
 
 namespace migrate::runner {
 namespace {
@@ -80,7 +81,8 @@ class HostGate {
 
 class SummaryBuilder {
  public:
-  void add(const TenantOutcome& outcome) {
+  // `tenant`: the record `outcome` is of, to group failures by reason (see failure_groups.hpp).
+  void add(const TenantOutcome& outcome, const registry::TenantRecord& tenant) {
     std::lock_guard lock(mutex_);
     switch (outcome.state) {
       case TenantState::migrated: ++summary_.migrated; break;
@@ -88,6 +90,7 @@ class SummaryBuilder {
       case TenantState::failed:
         ++summary_.failed;
         summary_.failures.push_back(outcome);
+        failure_groups_.add(outcome.slug, outcome.reason, tenant);
         break;
       case TenantState::skipped: ++summary_.skipped; break;
       case TenantState::interrupted:
@@ -118,6 +121,7 @@ class SummaryBuilder {
     if (read_to_end) known_total = accounted;
     s.total = std::max(known_total, accounted);
     s.listing_error = std::move(listing_error);
+    s.failure_groups = failure_groups_.groups();
     s.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
     return s;
   }
@@ -125,6 +129,7 @@ class SummaryBuilder {
  private:
   std::mutex mutex_;
   FleetSummary summary_;
+  FailureGrouper failure_groups_;
 };
 
 // Whether this worker may go ahead with tenant `id`. A claim that cannot be taken (the central
@@ -158,8 +163,8 @@ class Pass {
   std::vector<registry::TenantRecord> take_deferred() { return std::move(deferred_); }
 
  private:
-  void report(const TenantOutcome& outcome) {
-    summary_.add(outcome);
+  void report(const TenantOutcome& outcome, const registry::TenantRecord& tenant) {
+    summary_.add(outcome, tenant);
     reporter_.tenant_finished(outcome);
   }
 
@@ -172,7 +177,7 @@ class Pass {
       outcome.slug = tenant->label();
       if (stop_ || interrupt::requested()) {
         outcome.state = TenantState::not_started;
-        report(outcome);
+        report(outcome, *tenant);
         continue;
       }
       const std::string server = tenant->database.server();
@@ -180,7 +185,7 @@ class Pass {
       if (stop_ || interrupt::requested()) {  // stopped while it waited for its server's turn
         gate_.leave(server);
         outcome.state = TenantState::not_started;
-        report(outcome);
+        report(outcome, *tenant);
         continue;
       }
       if (recheck && options_.claims_target) wait_for_other_replica(*tenant);
@@ -198,7 +203,7 @@ class Pass {
       }
       gate_.leave(server);
       if (recheck && outcome.state == TenantState::up_to_date) outcome.state = TenantState::skipped;
-      report(outcome);
+      report(outcome, *tenant);
       if (options_.fail_fast && outcome.state == TenantState::failed) stop_ = true;
     }
   }

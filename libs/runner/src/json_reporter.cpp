@@ -34,6 +34,7 @@ class JsonReporter : public Reporter {
   }
 
   void run_started(const std::string& command, int known_total) override {
+    baseline_ = command == "baseline";
     emit("run_start", {{"command", command}, {"tenants", known_total}});
   }
   void tenant_started(const std::string& slug, int pending) override {
@@ -59,8 +60,9 @@ class JsonReporter : public Reporter {
                              {"duration_ms", outcome.elapsed.count()}});
       return;
     }
+    const bool baselined = baseline_ && outcome.state == TenantState::migrated;
     emit("tenant_done", {{"tenant", outcome.slug},
-                         {"state", state_name(outcome.state)},
+                         {"state", baselined ? "baselined" : state_name(outcome.state)},
                          {"batch", outcome.batch},
                          {"migrations", outcome.steps.size()},
                          {"duration_ms", outcome.elapsed.count()}});
@@ -72,12 +74,16 @@ class JsonReporter : public Reporter {
     Json failures = Json::array();
     for (const auto& outcome : summary.failures)
       failures.push_back({{"tenant", outcome.slug}, {"reason", outcome.reason}});
+    // Each reason once, with every tenant that gave it (the text output names the first few).
+    Json groups = Json::array();
+    for (const auto& group : summary.failure_groups)
+      groups.push_back({{"reason", group.reason}, {"count", group.tenants.size()}, {"tenants", group.tenants}});
     Json interrupted = Json::array();
     for (const auto& outcome : summary.stopped)
       interrupted.push_back(
           {{"tenant", outcome.slug}, {"reason", outcome.reason}, {"migrations", outcome.steps.size()}});
     emit("summary", {{"tenants", summary.total},
-                     {"migrated", summary.migrated},
+                     {baseline_ ? "baselined" : "migrated", summary.migrated},
                      {"up_to_date", summary.up_to_date},
                      {"failed", summary.failed},
                      {"skipped", summary.skipped},
@@ -86,6 +92,7 @@ class JsonReporter : public Reporter {
                      {"duration_ms", summary.elapsed.count()},
                      {"slowest", slowest},
                      {"failures", failures},
+                     {"failure_groups", groups},
                      {"interrupted_tenants", interrupted},
                      {"not_started_tenants", summary.not_started_slugs},
                      {"listing_error", summary.listing_error}});
@@ -107,6 +114,8 @@ class JsonReporter : public Reporter {
 
   std::mutex mutex_;
   std::shared_ptr<spdlog::logger> logger_;
+  // `migrate baseline`: a tenant done is "baselined", not "migrated". Set before any worker starts.
+  bool baseline_ = false;
 };
 
 }  // namespace

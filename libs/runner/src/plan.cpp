@@ -4,6 +4,7 @@
 #include <set>
 
 #include "migrate/core/error.hpp"
+#include "migrate/core/text.hpp"
 
 namespace migrate::runner {
 
@@ -24,9 +25,8 @@ UpPlan plan_up(const migrations::MigrationSet& set, const std::vector<ledger::Ap
   }
   if (continue_batch && plan.next_batch == *continue_batch + 1) plan.next_batch = *continue_batch;
   if (!vanished.empty()) {
-    std::string names;
-    for (const auto& name : vanished) names += (names.empty() ? "" : ", ") + name;
-    throw RunError("applied migration(s) missing from " + set.directory().string() + ": " + names +
+    // The first few names: a fleet adopted from elsewhere may miss hundreds, on every tenant.
+    throw RunError("applied migration(s) missing from " + set.directory().string() + ": " + shortened_list(vanished) +
                    " (restore the file, or roll the tenant back with the version that has it)");
   }
   for (const auto& file : set.files()) {

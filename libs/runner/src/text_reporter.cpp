@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "migrate/core/printable.hpp"
+#include "migrate/core/text.hpp"
 #include "migrate/runner/reporter.hpp"
 
 namespace migrate::runner {
@@ -38,6 +39,7 @@ class TextReporter : public Reporter {
   void run_started(const std::string& command, int known_total) override {
     std::lock_guard lock(mutex_);
     total_ = known_total;
+    command_ = command;
     start_ = Clock::now();
     print(fmt::format("{}: {} tenant{}", command, known_total, known_total == 1 ? "" : "s"));
     if (known_total > 1 || terminal_) ticker_ = std::thread([this] { tick(); });
@@ -64,8 +66,12 @@ class TextReporter : public Reporter {
     ++done_;
     switch (outcome.state) {
       case TenantState::migrated:
-        print(fmt::format("{}: done, batch {}, {} migration{} in {}", outcome.slug, outcome.batch, outcome.steps.size(),
-                          outcome.steps.size() == 1 ? "" : "s", ms_text(outcome.elapsed)));
+        if (baseline())
+          print(fmt::format("{}: baselined, batch {}, {} migration{} recorded as applied without running them",
+                            outcome.slug, outcome.batch, outcome.steps.size(), outcome.steps.size() == 1 ? "" : "s"));
+        else
+          print(fmt::format("{}: done, batch {}, {} migration{} in {}", outcome.slug, outcome.batch,
+                            outcome.steps.size(), outcome.steps.size() == 1 ? "" : "s", ms_text(outcome.elapsed)));
         break;
       case TenantState::failed:
         ++failed_;
@@ -102,19 +108,16 @@ class TextReporter : public Reporter {
     if (summary.skipped) more += fmt::format(", {} left to other replicas", summary.skipped);
     if (summary.interrupted) more += fmt::format(", {} interrupted", summary.interrupted);
     if (summary.not_started) more += fmt::format(", {} not started", summary.not_started);
-    print(fmt::format("Summary: {} tenant{} in {}: {} migrated, {} up to date, {} failed{}", summary.total,
-                      summary.total == 1 ? "" : "s", ms_text(summary.elapsed), summary.migrated, summary.up_to_date,
-                      summary.failed, more));
+    print(fmt::format("Summary: {} tenant{} in {}: {} {}, {} up to date, {} failed{}", summary.total,
+                      summary.total == 1 ? "" : "s", ms_text(summary.elapsed), summary.migrated,
+                      baseline() ? "baselined" : "migrated", summary.up_to_date, summary.failed, more));
     if (summary.total > 1 && !summary.slowest.empty()) {
       std::string slowest;
       for (const auto& outcome : summary.slowest)
         slowest += fmt::format("{}{} ({})", slowest.empty() ? "" : ", ", outcome.slug, ms_text(outcome.elapsed));
       print("Slowest: " + slowest);
     }
-    if (!summary.failures.empty()) {
-      print("Failed tenants:");
-      for (const auto& outcome : summary.failures) print(fmt::format("  {}: {}", outcome.slug, outcome.reason));
-    }
+    print_failure_groups(summary);
     if (!summary.stopped.empty()) {
       std::string names;
       for (const auto& outcome : summary.stopped) names += (names.empty() ? "" : ", ") + outcome.slug;
@@ -135,6 +138,33 @@ class TextReporter : public Reporter {
   }
 
  private:
+  bool baseline() const { return command_ == "baseline"; }
+
+  // Each reason once, with how many tenants gave it and the first few of them: fifty tenants
+  // missing one file read as one line and a list, not fifty lines.
+  void print_failure_groups(const FleetSummary& summary) {
+    const auto& groups = summary.failure_groups;
+    if (groups.empty()) return;
+    const auto group_line = [](const FailureGroup& group) {
+      if (group.tenants.size() == 1) return fmt::format("{}: {}", group.tenants.front(), group.reason);
+      return fmt::format("{} with: {}", group.tenants.size(), group.reason);
+    };
+    const auto print_tenants = [&](const FailureGroup& group) {
+      if (group.tenants.size() > 1) print("    " + shortened_list(group.tenants));
+    };
+    const std::string heading = fmt::format("Failed tenants ({})", summary.failed);
+    if (groups.size() == 1) {
+      print(heading + ": " + group_line(groups.front()));
+      print_tenants(groups.front());
+      return;
+    }
+    print(fmt::format("{}, {} reasons:", heading, groups.size()));
+    for (const auto& group : groups) {
+      print("  " + group_line(group));
+      print_tenants(group);
+    }
+  }
+
   // Prints `text` as its own line; on a terminal the progress line is cleared first and redrawn.
   // Every line goes through printable(): the data in it (slugs, migration names, warnings, reasons
   // with PostgreSQL's messages) can neither start a line of its own nor reach the terminal raw.
@@ -195,6 +225,7 @@ class TextReporter : public Reporter {
   bool progress_drawn_once_ = false;
   bool finished_ = false;
   Clock::time_point start_ = Clock::now();
+  std::string command_;
   int total_ = 0;
   int done_ = 0;
   int failed_ = 0;

@@ -30,6 +30,12 @@ struct TenantOutcome {
   int attempts = 1;
 };
 
+// The failed tenants that failed for one reason (see failure_groups.hpp for what counts as one).
+struct FailureGroup {
+  std::string reason;                // the tenants' reason; where it named each tenant, <tenant>, <db>...
+  std::vector<std::string> tenants;  // every one, in slug order
+};
+
 struct FleetSummary {
   int total = 0;  // every tenant the run was asked to do, started or not
   int migrated = 0;
@@ -40,6 +46,7 @@ struct FleetSummary {
   int not_started = 0;
   std::chrono::milliseconds elapsed{0};
   std::vector<TenantOutcome> failures;         // every failed tenant, in the order they finished
+  std::vector<FailureGroup> failure_groups;    // the same by reason, the largest group first
   std::vector<TenantOutcome> stopped;          // every interrupted tenant
   std::vector<std::string> not_started_slugs;  // those known by name (the first few hundred)
   std::vector<TenantOutcome> slowest;          // up to five, slowest first
