@@ -25,6 +25,7 @@ targets=()
 [ "$mode" = tsan ] && targets=(--target migrate integration_tests)
 cmake --build "$build" -j"$(nproc)" "${targets[@]}"
 [ "$mode" = asan ] && (cd tests/knex && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+[ "$mode" = asan ] && (cd tools/import-knex && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 # A report ends the program at once with status 86, which no test expects of migrate (0, 1, 2, 130,
 # 143); tests/support/process.cpp also fails a test whose migrate child printed a report.

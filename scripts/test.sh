@@ -10,6 +10,7 @@ root=$PWD
 scripts/install-deps.sh
 CMAKE_ARGS="-DMIGRATE_WERROR=ON" scripts/build.sh
 (cd tests/knex && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+(cd tools/import-knex && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 work=$(mktemp -d /tmp/migrate-test.XXXXXX)
 cleanup() { "$root/scripts/pg-cluster.sh" stop "$work/pg"; rm -rf "$work"; }
