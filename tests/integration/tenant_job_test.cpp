@@ -62,17 +62,24 @@ TEST_CASE("a backend terminated in the middle of a migration is retried, in the 
   INFO((per_migration ? "per-migration" : "single transaction"));
   TestFleet fleet("retry:\n  attempts: 3\n  initialDelayMs: 50\n  maxDelayMs: 100\n");
   fleet.write_simple_migrations(1, 1);
-  fleet.write_migration(
-      "20250101000002_slow.sql",
-      "-- migrate:up\nCREATE TABLE t2 (id int);\nSELECT pg_sleep(1.5);\n-- migrate:down\nDROP TABLE t2;\n");
+  // The migration waits at a gate the test holds (an advisory lock), so its backend is surely in
+  // the middle of it when terminated, however slow the machine; the retry finds the gate open.
+  fleet.write_migration("20250101000002_gated.sql",
+                        "-- migrate:up\nCREATE TABLE t2 (id int);\nSELECT pg_advisory_lock(4242);\n"
+                        "SELECT pg_advisory_unlock(4242);\n-- migrate:down\nDROP TABLE t2;\n");
   fleet.write_simple_migrations(3, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
   std::vector<std::string> args = {"tenant", "acme-corp"};
   if (per_migration) args.insert(args.end(), {"--tx-mode", "per-migration"});
 
+  pqxx::connection gate(support::admin_conninfo(tenant.db));
+  pqxx::nontransaction(gate).exec("SELECT pg_advisory_lock(4242)");
   auto run = fleet.spawn(args);
-  support::wait_for_query(tenant.db, "pg_sleep(1.5)");
-  terminate_backends(tenant.db, "pg_sleep(1.5)");
+  support::wait_for_query(tenant.db, "pg_advisory_lock(4242)");
+  // pg_terminate_backend with a timeout returns once the backend is gone, before the gate opens.
+  for (const int pid : support::backends_running(tenant.db, "pg_advisory_lock(4242)"))
+    support::admin_exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ", 30000)");
+  pqxx::nontransaction(gate).exec("SELECT pg_advisory_unlock(4242)");
   const auto result = run.wait();
   fleet.require_no_secret(result.all());
   INFO(result.all());
@@ -80,7 +87,7 @@ TEST_CASE("a backend terminated in the middle of a migration is retried, in the 
   CHECK_THAT(result.out, Catch::Contains("acme-corp: attempt 1 failed, retrying in") &&
                              Catch::Contains("terminating connection due to administrator command"));
   const std::vector<std::pair<std::string, int>> expected = {
-      {"20250101000001_create_t1.sql", 1}, {"20250101000002_slow.sql", 1}, {"20250101000003_create_t3.sql", 1}};
+      {"20250101000001_create_t1.sql", 1}, {"20250101000002_gated.sql", 1}, {"20250101000003_create_t3.sql", 1}};
   CHECK(fleet.ledger(tenant) == expected);  // one batch, even across attempts
   CHECK(fleet.lock_value(tenant) == 0);
   CHECK_THAT(result.out, Catch::Contains("acme-corp: done, batch 1, 3 migrations"));
