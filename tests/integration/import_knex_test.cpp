@@ -18,6 +18,7 @@
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
 #include "support/process.hpp"
+#include "support/server_log.hpp"
 #include "support/wait.hpp"
 
 namespace fs = std::filesystem;
@@ -467,4 +468,91 @@ TEST_CASE("import_knex: Ctrl-C in the middle of a migration drops the scratch da
                .as<int>() == 0;
   });
   CHECK(files_in(out.path()).empty());
+}
+
+namespace {
+
+// Everything knex keeps for a tenant: each ledger row as written (id, name, batch, time) and the lock row.
+std::string ledger_as_written(const TestFleet& fleet, const support::Tenant& tenant) {
+  std::string text;
+  for (const auto& row : fleet.query(tenant, "SELECT id, name, batch, migration_time::text FROM knex_migrations "
+                                             "UNION ALL SELECT \"index\", NULL, is_locked, NULL FROM knex_migrations_lock "
+                                             "ORDER BY 2 NULLS LAST, 1"))
+    text += row[0].as<std::string>() + " " + row[1].as<std::string>("-") + " " + row[2].as<std::string>() + " " +
+            row[3].as<std::string>("-") + "\n";
+  return text;
+}
+
+}  // namespace
+
+// The steps of the README's "Switching from knex scripts", in its order, on a fleet knex migrated.
+TEST_CASE(
+    "import_knex: switching from knex scripts as the README says: converted, the knex fleet is up to date with "
+    "nothing written, a new migration is the next batch, the batch knex wrote rolls back",
+    "[integration][import_knex]") {
+  TestFleet fleet;
+  std::vector<support::Tenant> tenants;
+  for (const auto* slug : {"acme-corp", "globex", "initech"}) tenants.push_back(fleet.add_tenant(slug));
+  const auto empty = fleet.add_tenant("empty-reference", "suspended");  // never migrated: all-tenants skips it
+  for (const auto& tenant : tenants) knex_latest(tenant, builder_fixtures);
+  std::vector<std::string> as_knex_left_it;
+  for (const auto& tenant : tenants) as_knex_left_it.push_back(ledger_as_written(fleet, tenant));
+  const auto first_js = knex_files(builder_fixtures).front();
+  REQUIRE_THAT(as_knex_left_it[0], Catch::Contains(" " + first_js + " 1 "));
+
+  // 1. Convert the knex migrations into the migrations folder.
+  fs::remove_all(fleet.migrations_dir());
+  const auto converted = import_knex({builder_fixtures, "--out", fleet.migrations_dir().string()});
+  INFO(converted.all());
+  REQUIRE(converted.exit_code == 0);
+
+  // 2. One tenant's status: every migration applied, recorded by knex under its .js name, none pending.
+  const auto status = fleet.migrate({"status", "--tenant", "acme-corp"});
+  INFO(status.all());
+  CHECK(status.exit_code == 0);
+  CHECK_THAT(status.out, Catch::Contains(", recorded by knex as " + first_js + ")"));
+  CHECK_THAT(status.out, !Catch::Contains("pending") && !Catch::Contains("MISSING"));
+  const auto fleet_status = fleet.migrate({"status"});
+  INFO(fleet_status.all());
+  CHECK(fleet_status.exit_code == 0);
+  CHECK_THAT(fleet_status.out, Catch::Contains("Total: 3 tenants: 3 up to date, 0 with pending migrations, 0 unreadable"));
+
+  // 3. all-tenants: every tenant up to date, each read once and nothing written.
+  {
+    const support::StatementLog log(tenants[0].db);
+    const auto all = fleet.migrate({"all-tenants"});
+    INFO(all.all());
+    CHECK(all.exit_code == 0);
+    CHECK_THAT(all.out, Catch::Contains("0 migrated, 3 up to date, 0 failed"));
+    CHECK(log.statements(tenants[0].role) ==
+          std::vector<std::string>{"SELECT name, NULL::integer FROM \"knex_migrations\" UNION ALL SELECT NULL, "
+                                   "max(is_locked) FROM \"knex_migrations_lock\""});
+  }
+  for (std::size_t i = 0; i < tenants.size(); ++i) CHECK(ledger_as_written(fleet, tenants[i]) == as_knex_left_it[i]);
+
+  // 4. The next migration, made by migrate, applies to every tenant as batch 2 under its .sql name.
+  const auto made = fleet.migrate({"make", "add_help_text_to_field_definitions"});
+  REQUIRE(made.exit_code == 0);
+  const fs::path new_file = made.out.substr(0, made.out.size() - 1);
+  std::ofstream(new_file) << "-- migrate:up\nALTER TABLE field_definitions ADD COLUMN help_text text;\n\n"
+                             "-- migrate:down\nALTER TABLE field_definitions DROP COLUMN help_text;\n";
+  const auto next = fleet.migrate({"all-tenants"});
+  INFO(next.all());
+  CHECK(next.exit_code == 0);
+  CHECK_THAT(next.out, Catch::Contains("3 migrated, 0 up to date, 0 failed"));
+  for (const auto& tenant : tenants)
+    CHECK(fleet.ledger(tenant).back() == std::pair<std::string, int>{new_file.filename().string(), 2});
+
+  // 5. An incident: acme-corp rolls back the new batch, then the batch knex wrote, by the .sql downs.
+  const auto back = fleet.migrate({"rollback", "--tenant", "acme-corp"});
+  INFO(back.all());
+  REQUIRE(back.exit_code == 0);
+  CHECK(ledger_as_written(fleet, tenants[0]) == as_knex_left_it[0]);
+  const auto legacy = fleet.migrate({"rollback", "--tenant", "acme-corp"});
+  INFO(legacy.all());
+  REQUIRE(legacy.exit_code == 0);
+  CHECK_THAT(legacy.out, Catch::Contains(first_js));
+  CHECK(fleet.ledger(tenants[0]).empty());
+  CHECK(schema_dump(tenants[0].db) == schema_dump(empty.db));
+  CHECK(fleet.ledger(tenants[1]).size() == knex_files(builder_fixtures).size() + 1);  // the others untouched
 }
