@@ -419,3 +419,24 @@ TEST_CASE("migrations.legacyExtensions lists the extensions of knex ledger rows 
     }
   }
 }
+
+// A knexfile may put a secret in any value through a variable; a value refused after expansion is
+// named by what the file says, never by what the variable holds.
+TEST_CASE("a value refused after NAME in dollar braces is expanded is shown as written, not as the secret it holds",
+          "[config]") {
+  const std::string secret = "s3cret-Pa55word";
+  ::setenv("MIGRATE_TEST_SECRET", secret.c_str(), 1);
+  const std::string base = "development:\n  connection: postgresql://localhost/platform\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {base + "  run:\n    concurrency: ${MIGRATE_TEST_SECRET}\n", "run.concurrency"},
+      {base + "  retry:\n    maxDelayMs: \"1${MIGRATE_TEST_SECRET}\"\n", "retry.maxDelayMs"},
+      {base + "  migrations:\n    tableName: x.${MIGRATE_TEST_SECRET}\n", "migrations.tableName"},
+      {base + "  migrations:\n    legacyExtensions: [\"${MIGRATE_TEST_SECRET}\"]\n", "migrations.legacyExtensions"},
+  };
+  for (const auto& [text, key] : cases) {
+    const auto error = error_of(knexfile(text), "development");
+    INFO(text);
+    CHECK_THAT(error, Catch::Contains(key) && Catch::Contains("${MIGRATE_TEST_SECRET}"));
+    CHECK_THAT(error, !Catch::Contains(secret) && !Catch::Contains("Pa55"));
+  }
+}

@@ -66,6 +66,14 @@ class BlockReader {
     return expand_environment(node.Scalar(), where(node, key));
   }
 
+  // A refused value for an error text: as the file writes it when it names a variable, since the
+  // variable may hold a secret (a password put in the wrong key), else as read.
+  static std::string shown(const YAML::Node& node, const std::string& value) {
+    if (node.IsScalar() && node.Scalar().find("${") != std::string::npos)
+      return "'" + node.Scalar() + "' (its variables not shown)";
+    return "'" + value + "'";
+  }
+
   // true or false as YAML 1.2 (and knex's JavaScript) spells them, unquoted; nullopt for anything else.
   static std::optional<bool> boolean(const YAML::Node& node) {
     if (!node.IsScalar() || (node.Tag() != "?" && node.Tag() != "tag:yaml.org,2002:bool")) return std::nullopt;
@@ -84,7 +92,7 @@ class BlockReader {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used == 0 || used != value.size()) fail(node, key, "must be a whole number, not '" + value + "'");
+    if (used == 0 || used != value.size()) fail(node, key, "must be a whole number, not " + shown(node, value));
     if (parsed < min || parsed > max)
       fail(node, key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
     return parsed;
@@ -169,8 +177,8 @@ void read_migrations(const BlockReader& reader, const YAML::Node& node, const st
           extension.size() > 1 && extension[0] == '.' && extension != ".sql" &&
           std::all_of(extension.begin() + 1, extension.end(), [](unsigned char c) { return std::isalnum(c); });
       if (!valid)
-        throw InputError(reader.where(item, list_key) + ": '" + extension +
-                         "' is not an extension such as .js (a dot, then letters and digits; not .sql)");
+        throw InputError(reader.where(item, list_key) + ": " + BlockReader::shown(item, extension) +
+                         " is not an extension such as .js (a dot, then letters and digits; not .sql)");
       source.legacy_extensions.push_back(extension);
     }
   }
@@ -182,11 +190,13 @@ void read_migrations(const BlockReader& reader, const YAML::Node& node, const st
     const auto& name = source.table_name;
     if (const auto dot = name.find('.'); dot != std::string::npos) {
       const bool two_parts = dot > 0 && dot + 1 < name.size() && name.find('.', dot + 1) == std::string::npos;
-      const std::string reading = two_parts ? "table " + name.substr(dot + 1) + " in schema " + name.substr(0, dot)
-                                            : "a qualified name, not one table";
+      const bool from_variable = BlockReader::shown(node["tableName"], name) != "'" + name + "'";
+      const std::string reading = from_variable ? "schema.table"
+                                  : two_parts   ? "table " + name.substr(dot + 1) + " in schema " + name.substr(0, dot)
+                                                : "a qualified name, not one table";
       reader.fail(node["tableName"], key + ".tableName",
-                  "must not contain a dot: knex reads '" + name + "' as " + reading +
-                      ", and schema-qualified ledgers (schemaName) are not supported");
+                  "must not contain a dot: knex reads " + BlockReader::shown(node["tableName"], name) + " as " +
+                      reading + ", and schema-qualified ledgers (schemaName) are not supported");
     }
   }
 }
