@@ -141,9 +141,11 @@ int force_unlock(pqxx::connection_base& db, const Ledger& ledger) {
     return 0;  // never migrated: nothing to unlock
   // Held for the rest of this transaction only, so that no runner starts while the row is cleared.
   if (!tx.exec("SELECT pg_try_advisory_xact_lock(" + key_text(ledger) + ")")[0][0].as<bool>()) {
+    // Advisory locks are per database and every tenant's key is the same: only this database's holder.
     const auto holder = tx.exec(
         "SELECT l.pid, coalesce(a.application_name, '') FROM pg_locks l LEFT JOIN pg_stat_activity a USING (pid) "
         "WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() AND "
+        "l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND "
         "((l.classid::bigint << 32) | l.objid::bigint) = " +
         key_text(ledger) + " LIMIT 1");
     const std::string who = holder.empty() ? std::string("another session")
