@@ -9,7 +9,7 @@ const Knex = require('knex');
 const importFile = require('knex/lib/migrations/util/import-file');
 
 const { parseArgs, UsageError, USAGE } = require('./lib/args');
-const { Server, ServerError, serverSettings, secretsOf } = require('./lib/server');
+const { Server, ServerError, serverSettings, secretsOf, withPgpass } = require('./lib/server');
 const { Recorder, firstLine, oneLine } = require('./lib/recorder');
 const { convertMigration, MigrationFailed } = require('./lib/convert');
 const { sqlFileText, textReviews, sharedTimestamps } = require('./lib/sql-file');
@@ -140,7 +140,8 @@ async function main(argv) {
     print(USAGE);
     return 0;
   }
-  scrub = makeScrubber(secretsOf(args.server));
+  const secrets = secretsOf(args.server);
+  scrub = makeScrubber(secrets);
 
   // Everything that can be refused is refused before any database is touched.
   const source = path.resolve(args.source);
@@ -154,7 +155,8 @@ async function main(argv) {
       throw new UsageError(`refusing to overwrite ${existing.map((f) => path.join(args.out, `${f.base}.sql`)).join(', ')} ` +
                            '(pass --force to replace them); nothing was done');
     await loadMigrations(source, files);
-    settings = serverSettings(args.server);
+    settings = await withPgpass(serverSettings(args.server));
+    scrub = makeScrubber([...secrets, settings.password]);
   } catch (error) {
     if (!(error instanceof UsageError) && !(error instanceof ServerError)) throw error;
     complain(error.message);

@@ -11,8 +11,9 @@ names, by running each one with knex on a scratch database made for the run and 
   --out DIR        where the .sql files go (default migrations/tenant)
   --force          replace .sql files that are already there (refused otherwise)
   --keep-scratch   leave the scratch database in place, to look at
-  --server URL     the PostgreSQL server, as postgresql://user:password@host:port/database
-                   (default: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)
+  --server URL     the PostgreSQL server, as postgresql://user@host:port/database (default:
+                   PGHOST, PGPORT, PGUSER, PGDATABASE). The password: PGPASSWORD or ~/.pgpass;
+                   one written in the URL is seen by every user of the machine (ps).
 
 Exit status: 0 converted; 1 a migration failed or was not converted; 2 usage error, nothing done.`;
 

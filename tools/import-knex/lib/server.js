@@ -1,9 +1,12 @@
 // The PostgreSQL server the conversion runs on, and the scratch database made on it for one run.
 // The connection comes from --server (a postgresql:// URL) or libpq's variables, which node-pg reads
-// itself (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, and ~/.pgpass).
+// itself (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE); the password, when neither
+// gives one, from ~/.pgpass (or PGPASSFILE), read here.
 'use strict';
 const crypto = require('crypto');
 const pg = require('pg');
+const ConnectionParameters = require('pg/lib/connection-parameters');
+const pgpass = require('pgpass');
 const { parse } = require('pg-connection-string');
 
 class ServerError extends Error {}
@@ -25,22 +28,35 @@ function serverSettings(url) {
   return settings;
 }
 
-// The texts that must never be printed: the password in --server (as written and decoded) and PGPASSWORD.
-function secretsOf(url) {
-  const secrets = [];
-  if (process.env.PGPASSWORD) secrets.push(process.env.PGPASSWORD);
+// `settings` with the password of ~/.pgpass (or PGPASSFILE) for this server, user and database when
+// neither --server nor PGPASSWORD gives one. Read here rather than left to node-pg, which prints a
+// deprecation notice when it reads the file, and so that the password is known, to be masked,
+// before anything is printed.
+async function withPgpass(settings) {
+  const resolved = new ConnectionParameters(settings);
+  if (resolved.password) return settings;
+  const password = await new Promise((resolve) => pgpass(resolved, resolve));
+  return typeof password === 'string' && password ? { ...settings, password } : settings;
+}
+
+// The password the connection uses, which must never be printed: the one in --server (as written
+// and decoded), else PGPASSWORD, in node-pg's order (a URL without a password falls back to
+// PGPASSWORD). Only that one: PGPASSWORD is not masked when --server brings its own password.
+// One from ~/.pgpass is known once read (withPgpass).
+function secretsOf(url, env = process.env) {
   if (url) {
     const written = /^[a-z]+:\/\/[^:@/]*:([^@/]*)@/i.exec(url);
     if (written && written[1]) {
-      secrets.push(written[1]);
+      const secrets = [written[1]];
       try {
         secrets.push(decodeURIComponent(written[1]));
       } catch (ignored) {
         // Not valid percent-encoding: the text as written is the secret.
       }
+      return secrets;
     }
   }
-  return secrets;
+  return env.PGPASSWORD ? [env.PGPASSWORD] : [];
 }
 
 async function connect(settings) {
@@ -115,4 +131,4 @@ class Server {
   }
 }
 
-module.exports = { Server, ServerError, serverSettings, secretsOf };
+module.exports = { Server, ServerError, serverSettings, secretsOf, withPgpass };
