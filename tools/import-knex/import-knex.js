@@ -14,6 +14,7 @@ const { Recorder, firstLine, oneLine } = require('./lib/recorder');
 const { convertMigration, MigrationFailed } = require('./lib/convert');
 const { sqlFileText, textReviews, sharedTimestamps } = require('./lib/sql-file');
 const { makeScrubber } = require('./lib/scrub');
+const { outDirProblem, makeOutDir } = require('./lib/out-dir');
 
 const LOADED = new Set(['.js', '.cjs', '.mjs']);
 const NOT_LOADED = new Set(['.ts']);
@@ -97,7 +98,7 @@ async function convertAll(args, source, files, server, state) {
   for (const c of converted)
     if (shared.has(c.sqlName)) c.reviews.push('another file has the same timestamp: migrate refuses the folder until one is renamed');
 
-  fs.mkdirSync(args.outDir, { recursive: true });
+  makeOutDir(args.outDir);
   for (const c of converted) {
     const text = sqlFileText({ sourceName: c.f.file, date, result: c.result, reviews: c.reviews });
     const target = path.join(args.outDir, c.sqlName);
@@ -150,6 +151,8 @@ async function main(argv) {
   let settings;
   try {
     files = listMigrations(source);
+    const outProblem = outDirProblem(args.outDir);
+    if (outProblem) throw new UsageError(`--out ${args.out} ${outProblem}; nothing was done`);
     const existing = files.filter((f) => LOADED.has(f.ext) && fs.existsSync(path.join(args.outDir, `${f.base}.sql`)));
     if (existing.length && !args.force)
       throw new UsageError(`refusing to overwrite ${existing.map((f) => path.join(args.out, `${f.base}.sql`)).join(', ')} ` +
