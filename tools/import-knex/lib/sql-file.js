@@ -1,11 +1,31 @@
 // The .sql file of a converted migration, in migrate's (dbmate's) format, and the checks on its
 // name that migrate makes when it reads the folder.
 'use strict';
-const { terminate } = require('./sql-text');
+const { terminate, scan, firstKeyword } = require('./sql-text');
 const { oneLine } = require('./recorder');
 
 const MIGRATE_NAME = /^(\d{14})_[a-z0-9]+(_[a-z0-9]+)*\.sql$/;
 const DIRECTIVE = /^--\s*migrate:/m;
+const TIMESTAMP = /^(\d{14})(?!\d)/;
+const SCHEMA_CHANGES = new Set(['CREATE', 'DROP', 'ALTER']);
+
+// The words of `sql` outside strings, quoted names and comments, upper-cased, as one text.
+function wordsOf(sql) {
+  const words = [];
+  scan(sql, (kind, start, end) => {
+    if (kind === 'word') words.push(sql.slice(start, end).toUpperCase());
+  });
+  return ` ${words.join(' ')} `;
+}
+
+// A CREATE, DROP or ALTER that fails or does it twice when run again: one without IF [NOT] EXISTS
+// (CREATE OR REPLACE is fine). A transaction:false section is not rolled back by a crash, so
+// migrate's README asks it to be safe to run again.
+function notRetriable(sql) {
+  if (!SCHEMA_CHANGES.has(firstKeyword(sql))) return false;
+  const words = wordsOf(sql);
+  return !/ IF (NOT )?EXISTS /.test(words) && !/^ CREATE OR REPLACE /.test(words);
+}
 
 // Reasons to review that come from the SQL text or the file name rather than from running it.
 function textReviews(sqlName, result) {
@@ -15,14 +35,22 @@ function textReviews(sqlName, result) {
                  'folder until it is renamed');
   if ([...result.up, ...result.down].some((sql) => DIRECTIVE.test(sql)))
     reviews.push('a statement holds a line that starts with -- migrate:, which migrate reads as a section marker');
+  if (!result.transaction) {
+    const risky = [...result.up.filter(notRetriable).map((sql) => oneLine(sql)),
+                   ...result.down.filter(notRetriable).map((sql) => `down: ${oneLine(sql)}`)];
+    if (risky.length)
+      reviews.push('transaction:false: a statement without IF [NOT] EXISTS cannot be retried safely if the run is ' +
+                   `interrupted: ${risky.join('; ')}`);
+  }
   return reviews;
 }
 
-// Names of `sqlNames` that share their 14-digit timestamp with another: migrate refuses those.
+// Names of `sqlNames` that share their 14-digit timestamp with another, whatever the rest of their
+// names: migrate refuses those.
 function sharedTimestamps(sqlNames) {
   const byVersion = new Map();
   for (const name of sqlNames) {
-    const match = MIGRATE_NAME.exec(name);
+    const match = TIMESTAMP.exec(name);
     if (!match) continue;
     byVersion.set(match[1], [...(byVersion.get(match[1]) || []), name]);
   }
