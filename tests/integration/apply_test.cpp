@@ -166,9 +166,42 @@ TEST_CASE("status is read-only and shows applied and pending migrations", "[inte
   CHECK(all.exit_code == 0);
   CHECK_THAT(all.out, Catch::Contains("acme-corp: 2 applied, 1 pending, latest 20250101000002_create_t2.sql"));
   CHECK_THAT(all.out, Catch::Contains("globex: 0 applied, 3 pending, latest none"));
-  CHECK_THAT(all.out, Catch::Contains("Total: 2 tenants: 0 up to date, 2 with pending migrations, 0 unreadable"));
+  CHECK_THAT(
+      all.out,
+      Catch::Contains("Total: 2 tenants: 0 up to date, 2 with pending migrations, 0 with missing files, 0 unreadable"));
   CHECK_FALSE(fleet.table_exists(fresh, "knex_migrations"));  // nothing written
   CHECK(fleet.ledger(migrated).size() == 2);
+}
+
+// A tenant whose ledger names a file the folder no longer has would fail the next run: status
+// must not count it up to date (found when switching a knex fleet with a file left out).
+TEST_CASE("status counts a tenant with an applied migration whose file is missing apart, and exits 1",
+          "[integration][apply]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 3);
+  const auto acme = fleet.add_tenant("acme-corp");
+  const auto globex = fleet.add_tenant("globex");
+  REQUIRE(fleet.migrate({"all-tenants"}).exit_code == 0);
+  fleet.remove_migration("20250101000002_create_t2.sql");
+
+  const auto one = fleet.migrate({"status", "--tenant", "acme-corp"});
+  INFO(one.all());
+  CHECK(one.exit_code == 1);
+  CHECK_THAT(one.out,
+             Catch::Contains("20250101000002_create_t2.sql  applied (batch 1, ") && Catch::Contains(")  FILE MISSING"));
+  CHECK_THAT(one.out, Catch::Contains("acme-corp: 1 applied migration has no file: 20250101000002_create_t2.sql; "
+                                      "a run would fail this tenant"));
+
+  const auto all = fleet.migrate({"status"});
+  INFO(all.all());
+  CHECK(all.exit_code == 1);
+  CHECK_THAT(all.out, Catch::Contains("acme-corp: 2 applied, 0 pending, 1 file missing (20250101000002_create_t2.sql), "
+                                      "latest 20250101000003_create_t3.sql"));
+  CHECK_THAT(
+      all.out,
+      Catch::Contains("Total: 2 tenants: 0 up to date, 0 with pending migrations, 2 with missing files, 0 unreadable"));
+  CHECK(fleet.ledger(acme).size() == 3);  // nothing written
+  CHECK(fleet.ledger(globex).size() == 3);
 }
 
 TEST_CASE("central applies the central migrations folder to the central database", "[integration][apply]") {

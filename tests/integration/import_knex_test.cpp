@@ -475,9 +475,10 @@ namespace {
 // Everything knex keeps for a tenant: each ledger row as written (id, name, batch, time) and the lock row.
 std::string ledger_as_written(const TestFleet& fleet, const support::Tenant& tenant) {
   std::string text;
-  for (const auto& row : fleet.query(tenant, "SELECT id, name, batch, migration_time::text FROM knex_migrations "
-                                             "UNION ALL SELECT \"index\", NULL, is_locked, NULL FROM knex_migrations_lock "
-                                             "ORDER BY 2 NULLS LAST, 1"))
+  for (const auto& row : fleet.query(tenant,
+                                     "SELECT id, name, batch, migration_time::text FROM knex_migrations "
+                                     "UNION ALL SELECT \"index\", NULL, is_locked, NULL FROM knex_migrations_lock "
+                                     "ORDER BY 2 NULLS LAST, 1"))
     text += row[0].as<std::string>() + " " + row[1].as<std::string>("-") + " " + row[2].as<std::string>() + " " +
             row[3].as<std::string>("-") + "\n";
   return text;
@@ -515,7 +516,9 @@ TEST_CASE(
   const auto fleet_status = fleet.migrate({"status"});
   INFO(fleet_status.all());
   CHECK(fleet_status.exit_code == 0);
-  CHECK_THAT(fleet_status.out, Catch::Contains("Total: 3 tenants: 3 up to date, 0 with pending migrations, 0 unreadable"));
+  CHECK_THAT(
+      fleet_status.out,
+      Catch::Contains("Total: 3 tenants: 3 up to date, 0 with pending migrations, 0 with missing files, 0 unreadable"));
 
   // 3. all-tenants: every tenant up to date, each read once and nothing written.
   {

@@ -6,6 +6,7 @@
 #include "central_reader.hpp"
 #include "migrate/core/error.hpp"
 #include "migrate/core/interrupt.hpp"
+#include "migrate/core/text.hpp"
 #include "migrate/crypto/key.hpp"
 #include "migrate/ledger/ledger_lock.hpp"
 #include "migrate/pg/errors.hpp"
@@ -57,17 +58,32 @@ class SilentReporter : public Reporter {
   void line(const std::string&) override {}
 };
 
+// The ledger names of applied migrations whose file the folder no longer has: a run fails such a tenant.
+std::vector<std::string> missing_files(const std::vector<MigrationStatus>& status) {
+  std::vector<std::string> names;
+  for (const auto& entry : status)
+    if (entry.file_missing) names.push_back(entry.name);
+  return names;
+}
+
 std::string status_line(const std::string& slug, const std::vector<MigrationStatus>& status) {
   int applied = 0;
   int pending = 0;
   std::string latest = "none";
   for (const auto& entry : status) {
+    if (entry.file_missing) continue;
     if (entry.applied)
       ++applied, latest = entry.name;
     else
       ++pending;
   }
-  return slug + ": " + std::to_string(applied) + " applied, " + std::to_string(pending) + " pending, latest " + latest;
+  const auto missing = missing_files(status);
+  const std::string missing_text = missing.empty()
+                                       ? ""
+                                       : std::to_string(missing.size()) + (missing.size() == 1 ? " file" : " files") +
+                                             " missing (" + shortened_list(missing) + "), ";
+  return slug + ": " + std::to_string(applied) + " applied, " + std::to_string(pending) + " pending, " + missing_text +
+         "latest " + latest;
 }
 
 }  // namespace
@@ -132,8 +148,11 @@ int show_status(const config::Settings& settings, const std::optional<std::strin
 
   if (slug_or_id) {
     const auto tenant = preflight.one_tenant(*slug_or_id);
+    std::vector<std::string> missing;
     const auto outcome = run_tenant(tenant, {key, settings, reporter}, [&](pg::Connection& db, TenantOutcome&) {
-      for (const auto& entry : read_status(db, set, ledger)) {
+      const auto status = read_status(db, set, ledger);
+      missing = missing_files(status);
+      for (const auto& entry : status) {
         if (entry.file_missing)
           reporter.line(entry.name + "  applied (batch " + std::to_string(entry.batch) + ", " + entry.migration_time +
                         ")  FILE MISSING");
@@ -145,13 +164,19 @@ int show_status(const config::Settings& settings, const std::optional<std::strin
       }
     });
     if (outcome.state != TenantState::up_to_date) reporter.tenant_finished(outcome);
+    if (outcome.state == TenantState::up_to_date && !missing.empty()) {
+      reporter.line(outcome.slug + ": " + std::to_string(missing.size()) +
+                    (missing.size() == 1 ? " applied migration has no file: " : " applied migrations have no file: ") +
+                    shortened_list(missing) + "; a run would fail this tenant");
+      return exit_failed;
+    }
     return exit_status_of(outcome);
   }
 
   // Workers finish in any order; the fleet's lines are printed in slug order at the end.
   std::mutex mutex;
   std::vector<std::pair<std::string, std::string>> lines;
-  int up_to_date = 0, behind = 0, failed = 0;
+  int up_to_date = 0, behind = 0, with_missing = 0, failed = 0;
   SilentReporter silent;
   FleetOptions read_only = fleet;
   read_only.fail_fast = false;
@@ -159,9 +184,11 @@ int show_status(const config::Settings& settings, const std::optional<std::strin
       preflight.pages(), preflight.selected_count(fleet), read_only, silent, [&](const registry::TenantRecord& tenant) {
         std::string text;
         int pending = 0;
+        bool missing = false;
         auto outcome = run_tenant(tenant, {key, settings, silent}, [&](pg::Connection& db, TenantOutcome&) {
           const auto status = read_status(db, set, ledger);
           for (const auto& entry : status) pending += entry.applied ? 0 : 1;
+          missing = !missing_files(status).empty();
           text = status_line(tenant.label(), status);
         });
         std::lock_guard lock(mutex);
@@ -169,7 +196,7 @@ int show_status(const config::Settings& settings, const std::optional<std::strin
           ++failed;
           text = tenant.label() + ": cannot read status: " + outcome.reason;
         } else if (outcome.state == TenantState::up_to_date) {
-          ++(pending == 0 ? up_to_date : behind);
+          ++(missing ? with_missing : pending == 0 ? up_to_date : behind);
         }
         if (!text.empty()) lines.emplace_back(tenant.label(), std::move(text));
         return outcome;
@@ -177,16 +204,17 @@ int show_status(const config::Settings& settings, const std::optional<std::strin
   std::sort(lines.begin(), lines.end());
   for (const auto& [slug, text] : lines) reporter.line(text);
   reporter.line("Total: " + std::to_string(lines.size()) + " tenants: " + std::to_string(up_to_date) + " up to date, " +
-                std::to_string(behind) + " with pending migrations, " + std::to_string(failed) + " unreadable");
+                std::to_string(behind) + " with pending migrations, " + std::to_string(with_missing) +
+                " with missing files, " + std::to_string(failed) + " unreadable");
   if (!summary.listing_error.empty())
     reporter.line("the tenant list could not be read to the end: " + summary.listing_error);
   if (interrupt::requested()) return exit_status_of(summary);
-  return failed > 0 || !summary.listing_error.empty() ? exit_failed : exit_ok;
+  return failed > 0 || with_missing > 0 || !summary.listing_error.empty() ? exit_failed : exit_ok;
 }
 
 int migrate_central(const config::Settings& settings, const EngineOptions& engine, Reporter& reporter) {
   const auto set = migrations::MigrationSet::load(settings.central_migrations.directory,
-                                                 settings.central_migrations.legacy_extensions);
+                                                  settings.central_migrations.legacy_extensions);
   const ledger::Ledger ledger(settings.central_migrations.table_name);
   const CentralReader central(settings);  // checks that it parses and answers
   pg::Connection db(central.target(), central.connect_options());
