@@ -63,7 +63,8 @@ struct FailingFleet {
 const std::string missing_reason_start = "applied migration(s) missing from ";
 const std::string missing_names =
     "20240101000001_legacy_1.js, 20240101000002_legacy_2.js, 20240101000003_legacy_3.js, 20240101000004_legacy_4.js, "
-    "20240101000005_legacy_5.js and 25 more (restore the file, or roll the tenant back with the version that has it)";
+    "20240101000005_legacy_5.js and 25 more (knex's X.js rows need X.sql files: convert them, see Switching from knex "
+    "scripts)";
 const std::string wrong_key = "cannot decrypt db_password_encrypted: wrong key or corrupted value";
 
 void check_json(const std::string& out, const FailingFleet& failing, const std::string& missing_reason) {

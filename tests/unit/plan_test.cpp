@@ -117,3 +117,30 @@ TEST_CASE("with no legacy extensions a .js row is a missing file", "[plan]") {
   CHECK_FALSE(only_js.find("20250101000000_one.ts"));
   fs::remove_all(dir);
 }
+
+// knex's X.js row and our X.sql row for one migration (the .js row put back by hand, or knex run
+// again after the switch): running or rolling back would do it twice, or leave the other row.
+TEST_CASE("two ledger rows that stand for one file are refused by a run and by a rollback, naming both", "[plan]") {
+  const auto set = three_files();
+  const std::vector<ledger::AppliedMigration> same_batch = {row(1, "20250101000000_one.js", 1),
+                                                            row(2, "20250101000000_one.sql", 1)};
+  const std::vector<ledger::AppliedMigration> two_batches = {row(1, "20250101000000_one.js", 1),
+                                                             row(2, "20250101000000_one.sql", 2)};
+  for (const auto& applied : {same_batch, two_batches}) {
+    const std::string both =
+        "ledger rows 20250101000000_one.js and 20250101000000_one.sql both stand for "
+        "20250101000000_one.sql";
+    CHECK_THROWS_WITH(plan_up(set, applied), Catch::Contains(both));
+    CHECK_THROWS_AS(plan_up(set, applied), RunError);
+    CHECK_THROWS_WITH(plan_rollback(set, applied, false),
+                      Catch::Contains(both) && Catch::Contains("nothing was rolled back"));
+    CHECK_THROWS_AS(plan_rollback(set, applied, true), InputError);
+  }
+}
+
+TEST_CASE("a missing file recorded by knex as .js is explained as a knex migration not converted", "[plan]") {
+  CHECK_THROWS_WITH(
+      plan_up(three_files(), {row(1, "20240101000000_gone.js", 1)}),
+      Catch::Contains("20240101000000_gone.js") &&
+          Catch::Contains("knex's X.js rows need X.sql files: convert them, see Switching from knex scripts"));
+}
