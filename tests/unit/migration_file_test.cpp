@@ -73,13 +73,24 @@ TEST_CASE("bad files are refused with file and line", "[migrations]") {
                     "20250101000000_add_invoices.sql:1: the up section is empty");
 }
 
-TEST_CASE("file names must be a 14-digit timestamp and snake_case", "[migrations]") {
+TEST_CASE("file names are a 14-digit timestamp and a name of letters, digits, _ and -, as knex writes them",
+          "[migrations]") {
   CHECK(is_migration_file_name("20250101000000_add_invoices.sql"));
   CHECK(is_migration_file_name("20250101000000_v2_index.sql"));
+  CHECK(is_migration_file_name("20250101000000_createUsers.sql"));  // knex migrate:make createUsers
+  CHECK(is_migration_file_name("20250101000000_add-invoices.sql"));
+  CHECK(is_migration_file_name("20250101000000_add__x.sql"));
   CHECK_FALSE(is_migration_file_name("2025010100000_short.sql"));
-  CHECK_FALSE(is_migration_file_name("20250101000000_AddInvoices.sql"));
   CHECK_FALSE(is_migration_file_name("20250101000000-add.sql"));
-  CHECK_FALSE(is_migration_file_name("20250101000000_add__x.sql"));
+  CHECK_FALSE(is_migration_file_name("20250101000000_.sql"));
+  CHECK_FALSE(is_migration_file_name("20250101000000_add invoices.sql"));
+  CHECK_FALSE(is_migration_file_name("20250101000000_add.invoices.sql"));
+  CHECK_FALSE(is_migration_file_name("20250101000000_add_invoices.SQL"));
+  // What migrate make writes: lowercase snake_case only.
+  CHECK(is_snake_case_file_name("20250101000000_add_invoices.sql"));
+  CHECK_FALSE(is_snake_case_file_name("20250101000000_AddInvoices.sql"));
+  CHECK_FALSE(is_snake_case_file_name("20250101000000_add-invoices.sql"));
+  CHECK_FALSE(is_snake_case_file_name("20250101000000_add__x.sql"));
 }
 
 TEST_CASE("a folder is read in name order and checked as a whole", "[migrations]") {
@@ -99,8 +110,10 @@ TEST_CASE("a folder is read in name order and checked as a whole", "[migrations]
   }
   SECTION("a name not of the form") {
     std::ofstream(dir / "add_things.sql") << "-- migrate:up\nSELECT 3;\n";
-    CHECK(load_error(dir) == (dir / "add_things.sql").string() +
-                                 ": the name must be YYYYMMDDHHMMSS_snake_case_name.sql (a 14-digit UTC timestamp)");
+    CHECK(load_error(dir) ==
+          (dir / "add_things.sql").string() +
+              ": the name must be YYYYMMDDHHMMSS_name.sql (a 14-digit UTC timestamp, _, then letters, "
+              "digits, _ and -)");
   }
   SECTION("a missing folder") {
     CHECK_THAT(load_error(dir / "nope"), Catch::Contains("no such migrations folder"));

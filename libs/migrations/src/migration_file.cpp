@@ -10,7 +10,10 @@
 namespace migrate::migrations {
 namespace {
 
-const std::regex file_name_form(R"(^(\d{14})_[a-z0-9]+(_[a-z0-9]+)*\.sql$)");
+// A folder may hold knex's names (its migrate:make keeps the name as typed, createUsers or
+// add-users), so that the ledger rows of a fleet knex migrated still match; `make` writes snake_case.
+const std::regex file_name_form(R"(^(\d{14})_[A-Za-z0-9_-]+\.sql$)");
+const std::regex snake_case_form(R"(^(\d{14})_[a-z0-9]+(_[a-z0-9]+)*\.sql$)");
 const std::regex directive_form(R"(^--\s*migrate:(\S*)(.*)$)");
 
 struct Directive {
@@ -42,6 +45,10 @@ std::optional<Directive> read_directive(const std::string& where, std::string_vi
 
 bool is_migration_file_name(const std::string& file_name) {
   return std::regex_match(file_name, file_name_form);
+}
+
+bool is_snake_case_file_name(const std::string& file_name) {
+  return std::regex_match(file_name, snake_case_form);
 }
 
 MigrationFile parse_migration(const std::filesystem::path& path, const std::string& text) {

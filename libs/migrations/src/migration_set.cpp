@@ -26,7 +26,8 @@ MigrationSet MigrationSet::load(const std::filesystem::path& directory, std::vec
     const auto name = path.filename().string();
     if (!is_migration_file_name(name))
       throw InputError(path.string() +
-                       ": the name must be YYYYMMDDHHMMSS_snake_case_name.sql (a 14-digit UTC timestamp)");
+                       ": the name must be YYYYMMDDHHMMSS_name.sql (a 14-digit UTC timestamp, _, then letters, digits, _ "
+                       "and -)");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw InputError(path.string() + ": cannot read the file");
     std::ostringstream text;

@@ -16,7 +16,7 @@ std::filesystem::path write_new_migration(const std::filesystem::path& directory
   char stamp[16];
   std::strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &utc);
   const std::string file_name = std::string(stamp) + "_" + name + ".sql";
-  if (!is_migration_file_name(file_name))
+  if (!is_snake_case_file_name(file_name))
     throw InputError("migration name '" + name +
                      "' must be lowercase snake_case: letters a-z, digits and single underscores, e.g. add_invoices");
 

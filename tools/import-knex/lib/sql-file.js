@@ -4,7 +4,8 @@
 const { terminate, scan, firstKeyword } = require('./sql-text');
 const { oneLine } = require('./recorder');
 
-const MIGRATE_NAME = /^(\d{14})_[a-z0-9]+(_[a-z0-9]+)*\.sql$/;
+// migrate reads knex's names too: a 14-digit timestamp, _, then letters, digits, _ and -.
+const MIGRATE_NAME = /^(\d{14})_[A-Za-z0-9_-]+\.sql$/;
 const DIRECTIVE = /^--\s*migrate:/m;
 const TIMESTAMP = /^(\d{14})(?!\d)/;
 const SCHEMA_CHANGES = new Set(['CREATE', 'DROP', 'ALTER']);
@@ -31,7 +32,7 @@ function notRetriable(sql) {
 function textReviews(sqlName, result) {
   const reviews = [];
   if (!MIGRATE_NAME.test(sqlName))
-    reviews.push(`${sqlName} is not named as migrate wants (YYYYMMDDHHMMSS_snake_case.sql): migrate refuses the ` +
+    reviews.push(`${sqlName} is not named as migrate wants (YYYYMMDDHHMMSS_name.sql, the name of letters, digits, _ and -): migrate refuses the ` +
                  'folder until it is renamed');
   if ([...result.up, ...result.down].some((sql) => DIRECTIVE.test(sql)))
     reviews.push('a statement holds a line that starts with -- migrate:, which migrate reads as a section marker');

@@ -47,3 +47,11 @@ test('a transactional migration is not checked for IF [NOT] EXISTS', () => {
   assert.deepStrictEqual(textReviews('20250101000001_e.sql', { transaction: true, up: ['create table e (id int)'],
                                                                 down: ['drop table e'] }), []);
 });
+
+test('names as knex writes them (either case, -) are the names migrate reads; a blank or a dot is flagged', () => {
+  const clean = { transaction: true, up: ['select 1'], down: ['select 1'] };
+  for (const name of ['20250101000001_createUsers.sql', '20250101000001_add-users.sql', '20250101000001_a_b.sql'])
+    assert.deepStrictEqual(textReviews(name, clean), [], name);
+  for (const name of ['20250101000001_add users.sql', '20250101000001_add.users.sql', '2025010100001_short.sql'])
+    assert.ok(textReviews(name, clean).some((review) => review.includes('is not named as migrate wants')), name);
+});

@@ -1,5 +1,5 @@
 #pragma once
-// One migration file: YYYYMMDDHHMMSS_snake_case_name.sql with dbmate's sections.
+// One migration file: YYYYMMDDHHMMSS_name.sql with dbmate's sections.
 //   -- migrate:up [transaction:false]
 //   ...SQL...
 //   -- migrate:down [transaction:false]
@@ -24,8 +24,12 @@ struct MigrationFile {
   std::optional<Section> down;  // absent when the file has no (or an empty) down section
 };
 
-// True when `file_name` is of the form YYYYMMDDHHMMSS_snake_case_name.sql.
+// True when `file_name` is of the form YYYYMMDDHHMMSS_name.sql, the name of letters, digits, _ and -
+// (knex's names too).
 bool is_migration_file_name(const std::string& file_name);
+
+// True when `file_name` is YYYYMMDDHHMMSS_snake_case_name.sql, the form `migrate make` writes.
+bool is_snake_case_file_name(const std::string& file_name);
 
 // Parses `text` as the migration file `path`. Throws InputError "path:line: what" for text before
 // the first section, an unknown directive option, no up section, or two up (or down) sections.
