@@ -49,6 +49,11 @@ std::vector<std::pair<std::string, int>> rows_for(std::initializer_list<int> num
   return rows;
 }
 
+// A schema that came from elsewhere: a table made by hand, which no migration knows.
+void made_by_hand(const TestFleet& fleet, const support::Tenant& tenant) {
+  fleet.query(tenant, "CREATE TABLE made_by_hand (id int)");
+}
+
 // The ledger's rows with their migration_time, to see that nothing was written.
 std::string ledger_snapshot(const TestFleet& fleet, const support::Tenant& tenant) {
   return fleet
@@ -148,7 +153,9 @@ TEST_CASE("baseline: a tenant restored from a dump is recorded up to the last mi
 
 TEST_CASE("baseline: to a middle migration, by timestamp or name without .sql, then a run applies only the later ones",
           "[integration][baseline]") {
-  const std::string form = GENERATE(std::string("20250101000002"), std::string("20250101000002_create_t2"));
+  // Its timestamp, its name without .sql, or the name knex recorded for it (X.js).
+  const std::string form = GENERATE(std::string("20250101000002"), std::string("20250101000002_create_t2"),
+                                    std::string("20250101000002_create_t2.js"));
   INFO("--to " << form);
   TestFleet fleet;
   for (int n = 1; n <= 4; ++n) write_counted_migration(fleet, n);
@@ -198,6 +205,7 @@ TEST_CASE("baseline: without a terminal and without --yes it is exit 2 and nothi
   TestFleet fleet;
   for (int n = 1; n <= 2; ++n) write_counted_migration(fleet, n);
   const auto tenant = fleet.add_tenant("acme-corp");
+  made_by_hand(fleet, tenant);
   const auto result =
       fleet.migrate({"baseline", "--tenant", "acme-corp", "--to", migration_name(2)});  // stdin /dev/null
   INFO(result.all());
@@ -214,6 +222,7 @@ TEST_CASE("baseline: on a terminal, n changes nothing and y records", "[integrat
   TestFleet fleet;
   for (int n = 1; n <= 2; ++n) write_counted_migration(fleet, n);
   const auto tenant = fleet.add_tenant("acme-corp");
+  made_by_hand(fleet, tenant);
   const auto argv = migrate_argv(fleet, {"baseline", "--tenant", "acme-corp", "--to", migration_name(2)});
   const std::string question = "Record 2 migrations as applied on 1 tenant(s) without running them? [y/N] ";
   {
@@ -242,6 +251,7 @@ TEST_CASE("baseline: Ctrl-C at the question stops with 130, nothing changed", "[
   TestFleet fleet;
   write_counted_migration(fleet, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
+  made_by_hand(fleet, tenant);
   support::Terminal terminal(migrate_argv(fleet, {"baseline", "--tenant", "acme-corp", "--to", migration_name(1)}),
                              fleet_env(fleet));
   terminal.wait_for_text("[y/N] ");
@@ -259,7 +269,10 @@ TEST_CASE("baseline: --all-tenants records every active tenant, refusing one alr
   const auto migrated = fleet.add_tenant("migrated");
   REQUIRE(fleet.migrate({"tenant", "migrated"}).exit_code == 0);
   std::vector<support::Tenant> fresh;
-  for (const char* slug : {"alpha", "bravo", "charlie", "delta"}) fresh.push_back(fleet.add_tenant(slug));
+  for (const char* slug : {"alpha", "bravo", "charlie", "delta"}) {
+    fresh.push_back(fleet.add_tenant(slug));
+    made_by_hand(fleet, fresh.back());
+  }
   const auto excluded = fleet.add_tenant("echo");
   const auto suspended = fleet.add_tenant("foxtrot", "suspended");
   const auto before = ledger_snapshot(fleet, migrated);
@@ -270,6 +283,9 @@ TEST_CASE("baseline: --all-tenants records every active tenant, refusing one alr
   CHECK(result.exit_code == 1);
   CHECK_THAT(result.out, Catch::StartsWith("Baseline of 5 tenants (alpha, bravo, charlie, delta, migrated): record 2 "
                                            "migrations as applied, in one batch, without running any of them:\n"));
+  CHECK_THAT(result.out,
+             Catch::Contains("\nA tenant whose ledger has rows, or whose database has no tables, is refused "
+                             "and left as it is.\n"));
   CHECK_THAT(result.out, Catch::Contains("\nbaseline: 5 tenants\n"));
   for (const auto& tenant : fresh) {
     CHECK_THAT(
@@ -296,8 +312,8 @@ TEST_CASE("baseline: --all-tenants in json, each tenant baselined or refused, th
   write_counted_migration(fleet, 1);
   const auto migrated = fleet.add_tenant("migrated");
   REQUIRE(fleet.migrate({"tenant", "migrated"}).exit_code == 0);
-  fleet.add_tenant("alpha");
-  fleet.add_tenant("bravo");
+  made_by_hand(fleet, fleet.add_tenant("alpha"));
+  made_by_hand(fleet, fleet.add_tenant("bravo"));
   const auto result =
       fleet.migrate({"--log-format", "json", "baseline", "--all-tenants", "--to", migration_name(1), "--yes"});
   INFO(result.all());
@@ -351,4 +367,35 @@ TEST_CASE("baseline: --tenant or --all-tenants, one of them, is required", "[int
   const auto no_to = fleet.migrate({"baseline", "--tenant", "x"});
   CHECK(no_to.exit_code == 2);
   CHECK_THAT(no_to.err, Catch::Contains("--to is required"));
+}
+
+// A new tenant has an empty database: recorded as migrated, it would be skipped by every later run.
+TEST_CASE("baseline: a tenant whose database has no tables of its own is refused, to be migrated instead",
+          "[integration][baseline]") {
+  TestFleet fleet;
+  for (int n = 1; n <= 2; ++n) write_counted_migration(fleet, n);
+  const auto empty = fleet.add_tenant("brand-new");
+  const auto restored = fleet.add_tenant("restored");
+  made_by_hand(fleet, restored);
+  const std::string refusal =
+      "refused: the database has no tables besides the ledger, so no schema came from elsewhere to record; apply the "
+      "migrations with migrate tenant instead; nothing was changed";
+
+  const auto one = fleet.migrate({"baseline", "--tenant", "brand-new", "--to", migration_name(2), "--yes"});
+  INFO(one.all());
+  CHECK(one.exit_code == 2);
+  CHECK(one.err == "migrate: error: brand-new: " + refusal + "\n");
+  CHECK(one.out.empty());  // refused before the plan
+  CHECK_FALSE(fleet.table_exists(empty, "knex_migrations"));
+
+  const auto all = fleet.migrate({"baseline", "--all-tenants", "--to", migration_name(2), "--yes"});
+  INFO(all.all());
+  CHECK(all.exit_code == 1);
+  CHECK_THAT(all.out, Catch::Contains("\nbrand-new: FAILED: " + refusal + "\n"));
+  CHECK_THAT(all.out, Catch::Contains("restored: baselined, batch 1, 2 migrations"));
+  CHECK_FALSE(fleet.table_exists(empty, "knex_migrations"));
+
+  // What it should have done: a run migrates it.
+  REQUIRE(fleet.migrate({"tenant", "brand-new"}).exit_code == 0);
+  CHECK(runs(fleet, empty) == std::vector<int>{1, 2});
 }

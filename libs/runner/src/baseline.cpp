@@ -67,6 +67,25 @@ BaselineRefused refused(const ledger::Ledger& ledger) {
                          "whose ledger is empty; nothing was changed");
 }
 
+BaselineRefused no_tables() {
+  return BaselineRefused(
+      "refused: the database has no tables besides the ledger, so no schema came from elsewhere to record; apply the "
+      "migrations with migrate tenant instead; nothing was changed");
+}
+
+// Whether the tenant's database has a table, view or sequence of its own, the ledger's left aside.
+// A baseline of an empty database would mark a new tenant migrated, and every later run would skip it.
+bool has_own_schema(pqxx::transaction_base& tx, const ledger::Ledger& ledger) {
+  return tx
+      .exec_params(
+          "SELECT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+          "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND n.nspname <> 'information_schema' "
+          "AND n.nspname NOT LIKE 'pg\\_%' AND c.relname NOT IN ($1, $2, $3, $4))",
+          ledger.table_name(), ledger.lock_table_name(), ledger.table_name() + "_id_seq",
+          ledger.lock_table_name() + "_index_seq")[0][0]
+      .as<bool>();
+}
+
 // The plan, shown before anything changes: where, what will be recorded, that none of it runs.
 void show_plan(Reporter& reporter, const std::string& where, const migrations::MigrationSet& set,
                const std::vector<const migrations::MigrationFile*>& files) {
@@ -110,6 +129,8 @@ int baseline_one(Preflight& preflight, const std::vector<const migrations::Migra
     auto checked = run_tenant(tenant, access, [&](pg::Connection& db, TenantOutcome&) {
       const auto applied = preflight.ledger.applied(db);
       if (applied && !applied->empty()) throw refused(preflight.ledger);
+      pqxx::read_transaction tx(db);
+      if (!has_own_schema(tx, preflight.ledger)) throw no_tables();
     });
     if (checked.state != TenantState::up_to_date) {
       reporter.tenant_finished(checked);
@@ -142,6 +163,7 @@ int baseline_fleet(Preflight& preflight, const std::vector<const migrations::Mig
     where += " (" + names + ")";
   }
   show_plan(reporter, "of " + where, preflight.set, files);
+  reporter.line("A tenant whose ledger has rows, or whose database has no tables, is refused and left as it is.");
   if (total > 0) ask(confirm, files.size(), total);
 
   reporter.run_started("baseline", total);
@@ -174,7 +196,9 @@ int baseline_fleet(Preflight& preflight, const std::vector<const migrations::Mig
 
 std::vector<const migrations::MigrationFile*> files_up_to(const migrations::MigrationSet& set,
                                                           const std::string& name) {
-  const std::string wanted = std::filesystem::path(name).filename().string();
+  std::string wanted = std::filesystem::path(name).filename().string();
+  // The name a knex user reads in the ledger (X.js) stands for X.sql, as the ledger's rows do.
+  if (const auto* file = set.find(wanted); file && set.is_legacy_name(wanted)) wanted = file->name;
   std::vector<const migrations::MigrationFile*> files;
   for (const auto& file : set.files()) {
     files.push_back(&file);
@@ -197,7 +221,8 @@ EngineResult record_baseline(pqxx::connection_base& db, const std::vector<const 
   if (listener)
     for (const auto& text : warnings) listener->warning(text);
   if (!ledger.applied(tx).empty()) throw refused(ledger);  // the transaction rolls back: nothing changed
-  EngineResult result{1, {}};                              // an empty ledger: the first batch
+  if (!has_own_schema(tx, ledger)) throw no_tables();
+  EngineResult result{1, {}};  // an empty ledger: the first batch
   for (const auto* file : files) {
     ledger.record(tx, file->name, result.batch);
     result.steps.push_back({file->name, std::chrono::milliseconds(0)});
