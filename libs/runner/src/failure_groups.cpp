@@ -69,7 +69,14 @@ std::string reason_without_tenant(const std::string& reason, const registry::Ten
   std::stable_sort(own.begin(), own.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
   std::string text = reason;
-  for (const auto& [value, placeholder] : own) replace_word(text, value, placeholder);
+  for (const auto& [value, placeholder] : own) {
+    // A serial id (7) or a two-letter name is as likely a count or a word of the message ("gave up
+    // after 5 attempts", "and 7 more"): replaced, it would split one reason into several groups.
+    const bool digits =
+        std::all_of(value.begin(), value.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    if (value.size() < 3 || digits) continue;
+    replace_word(text, value, placeholder);
+  }
   drop_address_after_host(text);
   const auto port = std::to_string(tenant.database.port);
   replace_word(text, "port " + port, "port <port>");
