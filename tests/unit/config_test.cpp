@@ -410,7 +410,7 @@ TEST_CASE("migrations.legacyExtensions lists the extensions of knex ledger rows 
           path.string() + ":4: development.migrations.legacyExtensions must be a list of extensions such as .js");
   }
   SECTION("an extension without its dot, or .sql") {
-    for (const std::string bad : {"js", ".sql", ".a b", "."}) {
+    for (const std::string bad : {"js", ".sql", ".SQL", ".Sql", ".a b", "."}) {
       const auto path =
           knexfile("development:\n  connection: x\n  migrations:\n    legacyExtensions: ['" + bad + "']\n");
       CHECK(error_of(path, "development") ==

@@ -141,6 +141,12 @@ std::vector<std::pair<std::string, std::string>> ssl_keywords(const BlockReader&
   return keywords;
 }
 
+bool equal_any_case(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+           return std::tolower(x) == std::tolower(y);
+         });
+}
+
 // A conninfo string from knex's mapping form {host, port, user, password, database, ssl}.
 std::string conninfo_from_map(const BlockReader& reader, const YAML::Node& map, const std::filesystem::path& base) {
   reader.reject_unknown(map, "connection", {"host", "port", "user", "password", "database", "ssl"});
@@ -174,7 +180,7 @@ void read_migrations(const BlockReader& reader, const YAML::Node& node, const st
     for (const auto& item : list) {
       const auto extension = reader.text(item, list_key);
       const bool valid =
-          extension.size() > 1 && extension[0] == '.' && extension != ".sql" &&
+          extension.size() > 1 && extension[0] == '.' && !equal_any_case(extension, ".sql") &&
           std::all_of(extension.begin() + 1, extension.end(), [](unsigned char c) { return std::isalnum(c); });
       if (!valid)
         throw InputError(reader.where(item, list_key) + ": " + BlockReader::shown(item, extension) +
