@@ -17,7 +17,7 @@ registry::TenantRecord tenant(const std::string& slug, const std::string& host =
 
 }  // namespace
 
-TEST_CASE("reason_without_tenant replaces the tenant's own names where they stand as words", "[failure_groups]") {
+TEST_CASE("reason_without_tenant replaces the own names of the tenant where they stand as words", "[failure_groups]") {
   const auto acme = tenant("acme");
   CHECK(reason_without_tenant("database \"tenant_acme\" does not exist", acme) == "database \"<db>\" does not exist");
   CHECK(reason_without_tenant("password authentication failed for user \"role_acme\"", acme) ==
@@ -73,7 +73,7 @@ TEST_CASE("FailureGrouper groups by reason, the largest group first, tenants in 
   CHECK(groups[2].tenants == std::vector<std::string>{"solo"});
 }
 
-TEST_CASE("FailureGrouper shows one tenant's reason as it is", "[failure_groups]") {
+TEST_CASE("FailureGrouper shows the reason of one tenant as it is", "[failure_groups]") {
   FailureGrouper grouper;
   grouper.add("acme", "database \"tenant_acme\" does not exist", tenant("acme"));
   REQUIRE(grouper.groups().size() == 1);
