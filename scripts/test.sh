@@ -19,4 +19,4 @@ scripts/pg-cluster.sh start "$work/pg"
 source "$work/pg/env"
 
 cd build
-ctest --output-on-failure -j"$(nproc)" "$@"
+ctest --output-on-failure --no-tests=error -j"$(nproc)" "$@"

@@ -5,6 +5,7 @@
 
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
+#include "support/seed.hpp"
 #include "support/server_log.hpp"
 
 using support::TestFleet;
@@ -224,8 +225,8 @@ TEST_CASE("files run in name order, whatever order they were written in", "[inte
   // first creates a table, each of the others appends its number to it.
   std::vector<int> numbers(20);
   std::iota(numbers.begin(), numbers.end(), 1);
-  const auto seed = std::random_device{}();
-  INFO("seed " << seed);
+  const auto seed = support::test_seed();
+  INFO(support::seed_note(seed));
   std::shuffle(numbers.begin(), numbers.end(), std::mt19937(seed));
   std::vector<std::string> names;
   for (const int n : numbers) {

@@ -32,6 +32,8 @@ TEST_CASE("rollback undoes the last batch newest first, --all undoes every batch
   CHECK(last.exit_code == 0);
   const auto t4 = last.out.find("20250101000004_create_t4.sql");
   const auto t3 = last.out.find("20250101000003_create_t3.sql");
+  REQUIRE(t4 != std::string::npos);
+  REQUIRE(t3 != std::string::npos);
   CHECK(t4 < t3);  // newest first
   CHECK(tables(fleet, tenant) == after_batch_1);
   CHECK(fleet.ledger(tenant) == std::vector<std::pair<std::string, int>>{{"20250101000001_create_t1.sql", 1},

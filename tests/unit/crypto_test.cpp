@@ -13,6 +13,7 @@
 #include "migrate/crypto/hex.hpp"
 #include "migrate/crypto/key.hpp"
 #include "migrate/crypto/password_cipher.hpp"
+#include "support/seed.hpp"
 
 using namespace migrate;
 using namespace migrate::crypto;
@@ -227,8 +228,8 @@ TEST_CASE("malformed stored passwords say what is malformed, never bytes", "[cry
 }
 
 TEST_CASE("a wrong key is never taken for a password, and always gets the one reason", "[crypto]") {
-  const auto seed = std::random_device{}();
-  INFO("seed " << seed);
+  const auto seed = support::test_seed();
+  INFO(support::seed_note(seed));
   std::mt19937_64 random(seed);
   int passed_padding = 0;
   for (int i = 0; i < 3000; ++i) {
@@ -241,8 +242,8 @@ TEST_CASE("a wrong key is never taken for a password, and always gets the one re
 
 TEST_CASE("failing the padding check and failing the UTF-8 check give identical messages (no padding oracle)",
           "[crypto]") {
-  const auto seed = std::random_device{}();
-  INFO("seed " << seed);
+  const auto seed = support::test_seed();
+  INFO(support::seed_note(seed));
   std::mt19937_64 random(seed);
   std::string bad_padding, bad_text;
   for (int i = 0; i < 100000 && (bad_padding.empty() || bad_text.empty()); ++i) {
@@ -267,8 +268,8 @@ TEST_CASE("an empty plaintext or one with control characters or invalid UTF-8 ge
 
 TEST_CASE("a failed decryption leaves nothing in the OpenSSL error queue", "[crypto]") {
   const auto key = parse_key(raw_key);
-  const auto seed = std::random_device{}();
-  INFO("seed " << seed);
+  const auto seed = support::test_seed();
+  INFO(support::seed_note(seed));
   std::mt19937_64 random(seed);
   ERR_clear_error();
   for (int i = 0; i < 50; ++i) {
@@ -292,8 +293,8 @@ TEST_CASE("classify_password_text tells printable text, control characters and i
 
 TEST_CASE("a decrypted password leaves no copy in the heap once its Secret is gone", "[crypto]") {
   const auto key = parse_key(raw_key);
-  const auto seed = std::random_device{}();
-  INFO("seed " << seed);
+  const auto seed = support::test_seed();
+  INFO(support::seed_note(seed));
   std::mt19937_64 random(seed);
   std::uniform_int_distribution<int> letter('a', 'z');
   const unsigned char mask = 0x5a;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "migrate/runner/retry.hpp"
+#include "support/seed.hpp"
 
 using migrate::runner::backoff_delay;
 using std::chrono::milliseconds;
@@ -76,8 +77,8 @@ TEST_CASE("backoff with an initial delay above the cap waits the cap, a zero del
 }
 
 TEST_CASE("backoff stays within half and all of the doubled, capped delay for any policy", "[retry]") {
-  const auto seed = std::random_device{}();
-  INFO("seed " << seed);
+  const auto seed = support::test_seed();
+  INFO(support::seed_note(seed));
   std::mt19937_64 random(seed);
   for (int i = 0; i < 2000; ++i) {
     const int initial = std::uniform_int_distribution<int>(1, 20000)(random);
