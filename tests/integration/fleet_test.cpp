@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <set>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
 #include "support/own_cluster.hpp"
+#include "support/server_log.hpp"
 #include "support/wait.hpp"
 
 using support::TestFleet;
@@ -457,8 +459,15 @@ TEST_CASE("2,000 tenant rows are read in pages of 500, each exactly once, in the
   const auto hundred = measure(fleet.spawn({"--log-format", "json", "all-tenants"}));
   REQUIRE(hundred.result.exit_code == 0);
   add_rows(97, 1996);
+  std::optional<support::StatementLog> central_log(fleet.central_db());
   const auto thousands = measure(fleet.spawn({"--log-format", "json", "all-tenants"}));
   REQUIRE(thousands.result.exit_code == 0);
+  // Pages of 500: four full pages of the 2,000 rows, then the empty one that ends the list.
+  const auto sent = central_log->statements(std::getenv("PGUSER"));
+  central_log.reset();
+  CHECK(std::count_if(sent.begin(), sent.end(), [](const std::string& text) {
+          return text.find("ORDER BY") != std::string::npos && text.find("LIMIT $3") != std::string::npos;
+        }) == 5);
 
   const auto seen = reported_slugs(thousands.result.out);
   CHECK(seen.size() == 2000);
