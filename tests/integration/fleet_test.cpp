@@ -207,6 +207,22 @@ TEST_CASE("only and exclude aim at part of the fleet", "[integration][fleet]") {
   CHECK(fleet.ledger(c).empty());
 }
 
+TEST_CASE("all-tenants takes the active tenants in slug order, whatever order the table holds them in",
+          "[integration][fleet]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  for (const char* slug : {"delta", "alpha", "charlie", "bravo"}) fleet.add_tenant(slug);
+  const auto result = fleet.migrate({"all-tenants", "--concurrency", "1"});
+  INFO(result.all());
+  REQUIRE(result.exit_code == 0);
+  std::vector<std::size_t> at;
+  for (const char* slug : {"alpha", "bravo", "charlie", "delta"}) {
+    at.push_back(result.out.find(std::string(slug) + ": done"));
+    REQUIRE(at.back() != std::string::npos);
+  }
+  CHECK(std::is_sorted(at.begin(), at.end()));
+}
+
 TEST_CASE("fail-fast starts no tenant after the first failure", "[integration][fleet]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
