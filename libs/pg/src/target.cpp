@@ -78,8 +78,9 @@ Target Target::parse(const std::string& conninfo, const std::string& where) {
   }
   // What the environment said for the central connection, given explicitly now that it is gone.
   for (const auto& [name, keyword] : {std::pair{"PGHOSTADDR", "hostaddr"}, std::pair{"PGSERVICE", "service"}}) {
+    const std::string wanted = keyword;  // clang 14 (the fuzz build) cannot capture a structured binding
     const bool given = std::any_of(target.parameters_.begin(), target.parameters_.end(),
-                                   [&](const auto& p) { return p.first == keyword; });
+                                   [&](const auto& p) { return p.first == wanted; });
     if (!given && !detached(name).empty()) target.parameters_.emplace_back(keyword, detached(name));
   }
   target.endpoint_ = {host, std::atoi(port.c_str()), dbname.empty() ? user : dbname, user};
