@@ -36,7 +36,7 @@ struct KillPlan {
   std::vector<std::string> premigrated;  // slugs brought to the transactional first migrations beforehand
   enum class Moment { delay, ledger_rows, statement } moment = Moment::delay;
   int delay_ms = 0;       // delay: after the start; statement: before watching for it
-  int ledger_rows = 0;    // ledger_rows: kill once the fleet's ledgers hold this many rows
+  int ledger_rows = 0;    // ledger_rows: kill once this run has written this many ledger rows
   std::string statement;  // statement: kill once a migrate backend runs a statement containing this
 
   std::string tx_mode() const { return per_migration ? "per-migration" : "single"; }
@@ -51,7 +51,7 @@ struct KillPlan {
     text << tx_mode() << ", " << (transactional_only ? "transactional set" : "mixed set") << ", concurrency "
          << concurrency << ", " << premigrated.size() << " tenants ahead; kill ";
     if (moment == Moment::delay) text << "after " << delay_ms << " ms";
-    if (moment == Moment::ledger_rows) text << "at " << ledger_rows << " ledger rows";
+    if (moment == Moment::ledger_rows) text << "at " << ledger_rows << " new ledger rows";
     if (moment == Moment::statement) text << "at '" << statement << "' after " << delay_ms << " ms";
     return text.str();
   }
@@ -173,19 +173,22 @@ class KillTrials {
       REQUIRE(before.exit_code == 0);
     }
 
-    // The experiment: start a run, wait for the chosen moment (or the run's end), kill it.
+    // The experiment: start a run, wait for the chosen moment (or the run's end), kill it. The
+    // watching connections are open first, and count from the rows already there: a kill "at N
+    // rows" is N rows this run wrote, not the pre-migrated tenants' (which once killed at once).
+    LedgerRows rows(server_, fleet_.tenants());
+    const int rows_before = rows.count();
     auto run = fleet_.spawn(plan.args());
     const auto start = Clock::now();
     std::optional<support::ProcessResult> ended;
     const auto running = [&] { return !ended && !(ended = run.poll()); };
-    LedgerRows rows(server_, fleet_.tenants());
     const bool moment_came = chaos::poll_until(
         [&] {
           if (!running()) return true;
           const auto elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
           switch (plan.moment) {
             case KillPlan::Moment::delay: return elapsed >= plan.delay_ms;
-            case KillPlan::Moment::ledger_rows: return rows.count() >= plan.ledger_rows;
+            case KillPlan::Moment::ledger_rows: return rows.count() >= rows_before + plan.ledger_rows;
             case KillPlan::Moment::statement:
               return elapsed >= plan.delay_ms && watch_->migrate_running(plan.statement);
           }
