@@ -36,7 +36,7 @@ std::string standard_output_of(const std::function<void()>& write) {
 
 }  // namespace
 
-TEST_CASE("json output: a byte that is not UTF-8 becomes U+FFFD and the line still parses", "[json_reporter]") {
+TEST_CASE("json output: a byte that is not UTF-8 becomes the replacement character and the line still parses", "[json_reporter]") {
   const auto out = standard_output_of([] { make_json_reporter()->line("caf\xc3\xa9 \xff\xfe end \"quoted\"\n"); });
   INFO(out);
   REQUIRE(!out.empty());
