@@ -32,3 +32,9 @@ TEST_CASE("scrub takes values of any length without running out of stack", "[pg]
   CHECK(scrub("postgres://" + long_value + " PASSWORD =\tp\\'q") ==
         "postgres://" + long_value + " PASSWORD =\t<redacted>");
 }
+
+// Found by the fuzz target in CI's fuzz step: a setting whose value is the next setting's key.
+TEST_CASE("scrub hides a password whose setting follows one that has the word password as its value", "[pg]") {
+  CHECK(scrub("x password=  PASSWORD = s3cret y") == "x password=  PASSWORD = <redacted> y");
+  CHECK(scrub("password=password=s3cret") == "password=password=<redacted>");
+}

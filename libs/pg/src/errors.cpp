@@ -104,6 +104,12 @@ std::string redact_password_shapes(const std::string& message) {
     if (v >= message.size() || message[v] != '=') continue;
     ++v;
     while (v < message.size() && is_blank(message[v])) ++v;
+    // The value is the next setting's key ("password= password=x"): that setting is the one to redact.
+    if (has_any_case(message, v, "password")) {
+      std::size_t next = v + 8;
+      while (next < message.size() && is_blank(message[next])) ++next;
+      if (next < message.size() && message[next] == '=') continue;
+    }
     std::size_t end = std::string::npos;
     if (v < message.size() && message[v] == '\'') {
       for (std::size_t e = v + 1; e < message.size(); ++e) {
