@@ -6,17 +6,12 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include <atomic>
 #include <catch2/catch.hpp>
-#include <thread>
 #include <tuple>
 
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
+#include "support/relay.hpp"
 #include "support/wait.hpp"
 
 using support::TestFleet;
@@ -36,77 +31,6 @@ int running_sleeps(const TestFleet& fleet) {
   for (const auto& tenant : fleet.tenants()) count += support::backends_running(tenant.db, "pg_sleep(600)").size();
   return count;
 }
-
-// A TCP relay to the test cluster that relays only its first connection: later ones (libpq's
-// cancel requests) are accepted and never answered, as by a server that hangs.
-class FirstConnectionRelay {
- public:
-  FirstConnectionRelay() {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    REQUIRE(::listen(listener_, 16) == 0);
-    socklen_t size = sizeof address;
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size);
-    port_ = ntohs(address.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~FirstConnectionRelay() {
-    stopping_ = true;
-    ::shutdown(listener_, SHUT_RDWR);
-    thread_.join();
-    for (const int fd : held_) ::close(fd);
-    ::close(listener_);
-  }
-  int port() const { return port_; }
-  // How many connections came after the first (cancel requests).
-  int held() const { return held_count_; }
-
- private:
-  void serve() {
-    int client = -1;
-    int server = -1;
-    while (!stopping_) {
-      std::vector<pollfd> fds = {{listener_, POLLIN, 0}};
-      if (client >= 0) fds.push_back({client, POLLIN, 0}), fds.push_back({server, POLLIN, 0});
-      if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
-      if (fds[0].revents) {
-        const int accepted = ::accept(listener_, nullptr, nullptr);
-        if (accepted < 0) break;
-        if (client >= 0) {
-          held_.push_back(accepted);  // a cancel request: never answered
-          ++held_count_;
-          continue;
-        }
-        client = accepted;
-        server = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in target{};
-        target.sin_family = AF_INET;
-        target.sin_port = htons(static_cast<uint16_t>(support::cluster_port()));
-        ::inet_pton(AF_INET, support::cluster_host().c_str(), &target.sin_addr);
-        if (::connect(server, reinterpret_cast<sockaddr*>(&target), sizeof target) != 0) break;
-        continue;
-      }
-      for (std::size_t i = 1; i < fds.size(); ++i) {
-        if (!fds[i].revents) continue;
-        char buffer[8192];
-        const auto got = ::read(fds[i].fd, buffer, sizeof buffer);
-        if (got <= 0) return;
-        const int to = fds[i].fd == client ? server : client;
-        if (::write(to, buffer, static_cast<std::size_t>(got)) != got) return;
-      }
-    }
-  }
-
-  int listener_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::vector<int> held_;
-  std::atomic<int> held_count_{0};
-  std::thread thread_;
-};
 
 }  // namespace
 
@@ -267,7 +191,7 @@ TEST_CASE("a second signal ends the process even when a cancel request hangs", "
   TestFleet fleet;
   write_stalling_migrations(fleet);
   const auto tenant = fleet.add_tenant("alpha");
-  FirstConnectionRelay relay;
+  support::FirstConnectionRelay relay;
   support::admin_exec("UPDATE tenants SET db_port = " + std::to_string(relay.port()), fleet.central_db());
   auto run = fleet.spawn({"tenant", "alpha"});
   support::wait_until("the tenant to stall", [&] { return running_sleeps(fleet) == 1; });

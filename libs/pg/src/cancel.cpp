@@ -3,6 +3,8 @@
 #include <libpq-fe.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,6 +29,10 @@ struct Entry {
 };
 
 std::mutex mutex;
+std::condition_variable request_answered;  // with `mutex`: a cancel request returned
+// How long a shield waits for a request already sent; a server that never answers it must not
+// hold up the release of locks for ever.
+constexpr std::chrono::seconds answer_wait{5};
 std::map<const pqxx::connection_base*, Entry>& entries() {
   static std::map<const pqxx::connection_base*, Entry> all;
   return all;
@@ -64,15 +70,24 @@ void cancel_in_flight() {
     std::thread([target] {
       char error[256];
       PQcancel(target->cancel, error, sizeof error);  // nothing in flight is fine too
-      target->busy = false;
+      {
+        std::lock_guard lock(mutex);
+        target->busy = false;
+      }
+      request_answered.notify_all();
     }).detach();
   }
 }
 
 ShieldFromCancel::ShieldFromCancel(const pqxx::connection_base& db) : db_(db) {
-  std::lock_guard lock(mutex);
+  std::unique_lock lock(mutex);
   const auto it = entries().find(&db_);
-  if (it != entries().end()) ++it->second.shields;
+  if (it == entries().end()) return;
+  ++it->second.shields;
+  // A request sent just before would cancel the first shielded statement: wait until the server
+  // has answered it (it then finds the connection idle and does nothing).
+  const auto handle = it->second.handle;
+  if (handle) request_answered.wait_for(lock, answer_wait, [&] { return !handle->busy; });
 }
 
 ShieldFromCancel::~ShieldFromCancel() {

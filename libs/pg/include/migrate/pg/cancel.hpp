@@ -11,6 +11,7 @@ namespace migrate::pg {
 void cancel_in_flight();
 
 // While it lives, cancel_in_flight() passes over `db`: for the statements that put things back.
+// It first waits (up to 5 s) for a cancel request already sent on `db` to be answered.
 class ShieldFromCancel {
  public:
   explicit ShieldFromCancel(const pqxx::connection_base& db);
