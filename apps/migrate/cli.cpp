@@ -17,6 +17,7 @@
 #include "migrate/pg/target.hpp"
 #include "migrate/runner/baseline.hpp"
 #include "migrate/runner/commands.hpp"
+#include "migrate/runner/targeted.hpp"
 #include "signals.hpp"
 
 namespace migrate::cli {
@@ -39,6 +40,10 @@ struct Arguments {
   std::string shard;
   bool all_tenants = false;
   bool yes = false;
+  bool dry_run = false;
+  bool force = false;
+  std::string to;
+  int steps = 0;
 };
 
 config::Settings load(const Arguments& args) {
@@ -106,6 +111,7 @@ int run(int argc, char** argv) {
   auto* tenant = app.add_subcommand("tenant", "apply pending migrations to one tenant, whatever its status");
   tenant->add_option("tenant", args.tenant, "slug or id")->required();
   add_tx_mode(*tenant, args);
+  tenant->add_flag("--dry-run", args.dry_run, "apply in a transaction and roll back: would it succeed?");
 
   auto* all = app.add_subcommand("all-tenants", "apply pending migrations to every active tenant");
   add_tx_mode(*all, args);
@@ -118,11 +124,40 @@ int run(int argc, char** argv) {
   all->add_option("--exclude", args.exclude, "all but these slugs, comma-separated");
   all->add_option("--shard", args.shard, "K/N: only the K-th of N stable shards of the fleet");
   all->add_flag("--no-claims", args.no_claims, "do not coordinate with other replicas through the central database");
+  all->add_flag("--dry-run", args.dry_run, "apply in a transaction and roll back, on every tenant: would it succeed?");
 
-  auto* rollback = app.add_subcommand("rollback", "run the down sections of a tenant's last batch");
-  rollback->add_option("--tenant", args.tenant, "slug or id")->required();
-  rollback->add_flag("--all", args.all, "roll back every batch");
+  auto* rollback = app.add_subcommand("rollback", "run the down sections of a tenant's last batch, or as chosen");
+  auto* rollback_tenant = rollback->add_option("--tenant", args.tenant, "slug or id");
+  auto* rollback_fleet =
+      rollback->add_flag("--all-tenants", args.all_tenants, "every active tenant (with --to): a deploy's rollback");
+  rollback_tenant->excludes(rollback_fleet);
+  auto* rollback_all = rollback->add_flag("--all", args.all, "roll back every batch");
+  auto* rollback_to = rollback->add_option("--to", args.to, "undo every applied migration newer than NAME");
+  auto* rollback_steps = rollback->add_option("--steps", args.steps, "undo the newest N applied migrations")
+                             ->check(CLI::Range(1, 1000000));
+  rollback_all->excludes(rollback_to)->excludes(rollback_steps);
+  rollback_to->excludes(rollback_steps);
+  rollback->add_flag("--yes", args.yes, "with --all-tenants: do not ask for confirmation");
+  rollback->add_flag("--dry-run", args.dry_run, "with --all-tenants: show the plan only")->needs(rollback_fleet);
+  rollback->add_option("--concurrency", args.concurrency, "tenants in flight at once (default: run.concurrency, 8)")
+      ->check(CLI::Range(1, 256))
+      ->needs(rollback_fleet);
+  rollback->add_option("--per-host", args.per_host, "at most N tenants at once per database server; 0: no cap")
+      ->check(CLI::Range(0, 256))
+      ->needs(rollback_fleet);
+  rollback->add_option("--only", args.only, "with --all-tenants: only these slugs, comma-separated")
+      ->needs(rollback_fleet);
+  rollback->add_option("--exclude", args.exclude, "with --all-tenants: all but these slugs, comma-separated")
+      ->needs(rollback_fleet);
   add_tx_mode(*rollback, args);
+
+  auto* up = app.add_subcommand("up", "apply the next pending migration, or NAME, as a batch of its own");
+  up->add_option("--tenant", args.tenant, "slug or id")->required();
+  up->add_option("name", args.migration_name, "file name, timestamp or a unique part of it");
+  up->add_flag("--force", args.force, "run NAME's up section again although it is applied");
+  auto* down = app.add_subcommand("down", "undo the newest applied migration, or NAME");
+  down->add_option("--tenant", args.tenant, "slug or id")->required();
+  down->add_option("name", args.migration_name, "file name, timestamp or a unique part of it");
 
   auto* status = app.add_subcommand("status", "applied and pending migrations (read-only)");
   status->add_option("--tenant", args.tenant, "slug or id; without it, one line per active tenant");
@@ -166,6 +201,19 @@ int run(int argc, char** argv) {
     return code == 0 ? exit_ok : exit_input;
   }
 
+  if (*rollback && args.tenant.empty() && !args.all_tenants) {
+    std::cerr << "rollback: give --tenant <slug-or-id> or --all-tenants\nRun with --help for more information.\n";
+    return exit_input;
+  }
+  if (*rollback && args.all_tenants && args.to.empty()) {
+    std::cerr << "rollback --all-tenants needs --to NAME: the last migration to keep on every tenant\nRun with --help "
+                 "for more information.\n";
+    return exit_input;
+  }
+  if (*up && args.force && args.migration_name.empty()) {
+    std::cerr << "up --force needs the NAME of the migration to run again\nRun with --help for more information.\n";
+    return exit_input;
+  }
   if (*baseline && args.tenant.empty() && !args.all_tenants) {
     std::cerr << "baseline: give --tenant <slug-or-id> or --all-tenants\nRun with --help for more information.\n";
     return exit_input;
@@ -192,12 +240,35 @@ int run(int argc, char** argv) {
       return exit_ok;
     }
     const auto engine = engine_options(args, settings);
-    if (*tenant) return runner::migrate_tenant(settings, args.tenant, engine, *make_reporter(args, true));
+    if (*tenant) {
+      if (args.dry_run) return runner::dry_run_tenant(settings, args.tenant, *make_reporter(args, true));
+      return runner::migrate_tenant(settings, args.tenant, engine, *make_reporter(args, true));
+    }
     if (*all) {
       const auto fleet = fleet_options(args, settings);
+      if (args.dry_run) return runner::dry_run_fleet(settings, fleet, *make_reporter(args, false));
       return runner::migrate_all_tenants(settings, fleet, engine, !args.no_claims, *make_reporter(args, false));
     }
-    if (*rollback) return runner::rollback_tenant(settings, args.tenant, args.all, engine, *make_reporter(args, true));
+    if (*rollback) {
+      if (args.all_tenants)
+        return runner::rollback_fleet(
+            settings, fleet_options(args, settings), args.to, engine, *make_reporter(args, false),
+            [&](const std::string& question) { return confirm(args, question); }, args.dry_run);
+      auto request = runner::RollbackSelection::last();
+      if (args.all) request = runner::RollbackSelection::every();
+      if (!args.to.empty()) request = runner::RollbackSelection::to(args.to);
+      if (args.steps > 0) request = runner::RollbackSelection::newest_n(args.steps);
+      return runner::rollback_tenant(settings, args.tenant, request, engine, *make_reporter(args, true));
+    }
+    if (*up) {
+      const auto name = args.migration_name.empty() ? std::nullopt : std::optional<std::string>(args.migration_name);
+      return runner::up_tenant(settings, args.tenant, name, args.force, engine, *make_reporter(args, true));
+    }
+    if (*down) {
+      const auto request = args.migration_name.empty() ? runner::RollbackSelection::newest_n(1)
+                                                       : runner::RollbackSelection::only(args.migration_name);
+      return runner::rollback_tenant(settings, args.tenant, request, engine, *make_reporter(args, true));
+    }
     if (*status) {
       const auto tenant_arg = args.tenant.empty() ? std::nullopt : std::optional<std::string>(args.tenant);
       return runner::show_status(settings, tenant_arg, fleet_options(args, settings), *make_reporter(args, true));

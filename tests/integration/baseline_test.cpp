@@ -87,17 +87,6 @@ std::vector<nlohmann::json> json_lines(const std::string& text) {
   return events;
 }
 
-std::map<std::string, std::string> fleet_env(const TestFleet& fleet) {
-  return {{"DB_ENCRYPTION_KEY", fleet.key()}, {"CENTRAL_DATABASE_URL", fleet.central_url()}};
-}
-
-std::vector<std::string> migrate_argv(const TestFleet& fleet, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {MIGRATE_BINARY, "--knexfile", (fleet.dir() / "knexfile.yaml").string(), "--env",
-                                   "test"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return argv;
-}
-
 }  // namespace
 
 TEST_CASE("baseline: a tenant restored from a dump is recorded up to the last migration, none of them run",
@@ -223,10 +212,10 @@ TEST_CASE("baseline: on a terminal, n changes nothing and y records", "[integrat
   for (int n = 1; n <= 2; ++n) write_counted_migration(fleet, n);
   const auto tenant = fleet.add_tenant("acme-corp");
   made_by_hand(fleet, tenant);
-  const auto argv = migrate_argv(fleet, {"baseline", "--tenant", "acme-corp", "--to", migration_name(2)});
+  const auto argv = fleet.argv({"baseline", "--tenant", "acme-corp", "--to", migration_name(2)});
   const std::string question = "Record 2 migrations as applied on 1 tenant(s) without running them? [y/N] ";
   {
-    support::Terminal terminal(argv, fleet_env(fleet));
+    support::Terminal terminal(argv, fleet.environment());
     terminal.wait_for_text(question);
     CHECK_FALSE(fleet.table_exists(tenant, "knex_migrations"));  // asked before anything changed
     terminal.type("n\n");
@@ -236,7 +225,7 @@ TEST_CASE("baseline: on a terminal, n changes nothing and y records", "[integrat
     CHECK_FALSE(fleet.table_exists(tenant, "knex_migrations"));
   }
   {
-    support::Terminal terminal(argv, fleet_env(fleet));
+    support::Terminal terminal(argv, fleet.environment());
     terminal.wait_for_text(question);
     terminal.type("y\n");
     CHECK(terminal.wait() == 0);
@@ -252,8 +241,8 @@ TEST_CASE("baseline: Ctrl-C at the question stops with 130, nothing changed", "[
   write_counted_migration(fleet, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
   made_by_hand(fleet, tenant);
-  support::Terminal terminal(migrate_argv(fleet, {"baseline", "--tenant", "acme-corp", "--to", migration_name(1)}),
-                             fleet_env(fleet));
+  support::Terminal terminal(fleet.argv({"baseline", "--tenant", "acme-corp", "--to", migration_name(1)}),
+                             fleet.environment());
   terminal.wait_for_text("[y/N] ");
   terminal.type("\x03");  // Ctrl-C, as the terminal sends it: SIGINT
   CHECK(terminal.wait() == 130);

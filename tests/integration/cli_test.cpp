@@ -16,10 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::map<std::string, std::string> fleet_env(const TestFleet& fleet) {
-  return {{"DB_ENCRYPTION_KEY", fleet.key()}, {"CENTRAL_DATABASE_URL", fleet.central_url()}};
-}
-
 // A working directory without a knexfile.yaml, inside the fleet's folder (removed with it).
 fs::path empty_folder(const TestFleet& fleet) {
   const auto dir = fleet.dir() / "elsewhere";
@@ -67,7 +63,15 @@ TEST_CASE("cli: usage errors are exit 2, the reason of CLI11 on standard error, 
       {{}, "A subcommand is required"},
       {{"frobnicate"}, "frobnicate is not a subcommand of migrate"},
       {{"--env", "test", "rollbak", "--tenant", "x"}, "rollbak is not a subcommand of migrate"},
-      {{"rollback"}, "--tenant is required"},
+      {{"rollback"}, "rollback: give --tenant <slug-or-id> or --all-tenants"},
+      {{"rollback", "--all-tenants"},
+       "rollback --all-tenants needs --to NAME: the last migration to keep on every tenant"},
+      {{"rollback", "--tenant", "x", "--all-tenants", "--to", "y"}, "--tenant excludes --all-tenants"},
+      {{"rollback", "--tenant", "x", "--all", "--steps", "2"}, "--all excludes --steps"},
+      {{"rollback", "--tenant", "x", "--dry-run"}, "--dry-run requires --all-tenants"},
+      {{"up"}, "--tenant is required"},
+      {{"up", "--tenant", "x", "--force"}, "up --force needs the NAME of the migration to run again"},
+      {{"down", "--tenant", "x", "a", "b"}, "The following argument was not expected: b"},
       {{"tenant"}, "tenant is required"},
       {{"make"}, "name is required"},
       {{"unlock"}, "--tenant is required"},
@@ -98,7 +102,7 @@ TEST_CASE("cli: global options --env, --knexfile and --log-format work after the
   const auto tenant = fleet.add_tenant("acme-corp");
   const auto knexfile = (fleet.dir() / "knexfile.yaml").string();
   const auto cwd = empty_folder(fleet);  // no knexfile.yaml here: only --knexfile can find it
-  auto env = fleet_env(fleet);
+  auto env = fleet.environment();
   env["MIGRATE_ENV"] = "";  // only --env can name "test"
 
   const auto all = support::run(
@@ -329,7 +333,7 @@ TEST_CASE("cli: make writes a migration file named by the UTC time, with both se
   const auto before = utc_stamp();
   const auto made = support::run(
       {MIGRATE_BINARY, "--knexfile", (fleet.dir() / "knexfile.yaml").string(), "--env", "test", "make", "add_invoices"},
-      fleet_env(fleet), empty_folder(fleet));
+      fleet.environment(), empty_folder(fleet));
   const auto after = utc_stamp();
   INFO(made.all());
   REQUIRE(made.exit_code == 0);

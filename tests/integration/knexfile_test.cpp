@@ -22,11 +22,6 @@ namespace {
 
 const std::string source_dir = MIGRATE_SOURCE_DIR;
 
-// What the fleet's own runs get: the key and the central URL.
-std::map<std::string, std::string> fleet_env(const TestFleet& fleet) {
-  return {{"DB_ENCRYPTION_KEY", fleet.key()}, {"CENTRAL_DATABASE_URL", fleet.central_url()}};
-}
-
 // libpq reads PGHOST, PGPORT, PGUSER, PGPASSWORD and PGDATABASE (which the test cluster sets) for
 // whatever a connection does not say: point them nowhere, so that only the knexfile can connect.
 std::map<std::string, std::string> without_libpq_defaults(std::map<std::string, std::string> env) {
@@ -154,7 +149,7 @@ TEST_CASE(
                  "    password: ${MIGRATE_TEST_CENTRAL_PASSWORD}\n"
                  "    database: " +
                  fleet.central_db() + "\n");
-  auto env = without_libpq_defaults(fleet_env(fleet));
+  auto env = without_libpq_defaults(fleet.environment());
   env["MIGRATE_TEST_CENTRAL_PASSWORD"] = std::getenv("PGPASSWORD");
   env["CENTRAL_DATABASE_URL"] = "postgresql://nobody@nowhere.invalid/nothing";  // not used by this knexfile
   const auto result = support::run({MIGRATE_BINARY, "--knexfile", knexfile.string(), "--env", "test", "all-tenants"},
@@ -188,7 +183,7 @@ TEST_CASE("knexfile: NAME in dollar braces is expanded in every kind of value: c
              "    connectTimeoutSeconds: ${MIGRATE_TEST_TIMEOUT}\n"
              "  retry:\n"
              "    attempts: ${MIGRATE_TEST_ATTEMPTS}\n");
-  auto env = fleet_env(fleet);
+  auto env = fleet.environment();
   env.insert({{"MIGRATE_TEST_URL", fleet.central_url()},
               {"MIGRATE_TEST_FOLDER", "db"},
               {"MIGRATE_TEST_LEDGER", "app_migrations"},
@@ -276,7 +271,7 @@ TEST_CASE("knexfile: the keys of knex itself (client, pool, seeds, debug and the
              "  seeds:\n"
              "    directory: seeds\n");
   const auto result =
-      support::run({MIGRATE_BINARY, "--knexfile", knexfile.string(), "--env", "test", "all-tenants"}, fleet_env(fleet));
+      support::run({MIGRATE_BINARY, "--knexfile", knexfile.string(), "--env", "test", "all-tenants"}, fleet.environment());
   INFO(result.all());
   CHECK(result.exit_code == 0);
   CHECK_THAT(result.out, Catch::Contains("1 migrated, 0 up to date, 0 failed"));
@@ -289,14 +284,14 @@ TEST_CASE("knexfile: without --knexfile, knexfile.yaml of the working directory 
   const auto tenant = fleet.add_tenant("acme-corp");
 
   const auto elsewhere =
-      support::run({MIGRATE_BINARY, "--env", "test", "all-tenants"}, fleet_env(fleet), empty_folder(fleet));
+      support::run({MIGRATE_BINARY, "--env", "test", "all-tenants"}, fleet.environment(), empty_folder(fleet));
   CHECK(elsewhere.exit_code == 2);
   CHECK(elsewhere.err ==
         "migrate: error: knexfile.yaml: no such file (pass --knexfile PATH, or run from the folder that has "
         "knexfile.yaml)\n");
   CHECK(fleet.ledger(tenant).empty());
 
-  const auto here = support::run({MIGRATE_BINARY, "--env", "test", "all-tenants"}, fleet_env(fleet), fleet.dir());
+  const auto here = support::run({MIGRATE_BINARY, "--env", "test", "all-tenants"}, fleet.environment(), fleet.dir());
   INFO(here.all());
   CHECK(here.exit_code == 0);
   CHECK_THAT(here.out, Catch::Contains("1 migrated, 0 up to date, 0 failed"));
@@ -307,7 +302,7 @@ TEST_CASE("knexfile: without --env, MIGRATE_ENV names the environment, else deve
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");
-  auto env = fleet_env(fleet);
+  auto env = fleet.environment();
 
   env["MIGRATE_ENV"] = "";
   const auto development = support::run({MIGRATE_BINARY, "all-tenants"}, env, fleet.dir());
@@ -332,7 +327,7 @@ TEST_CASE("knexfile: the shipped knexfile.yaml and migrations folder migrate a t
   const auto migrate = [&](std::vector<std::string> args, const std::string& environment = "test") {
     std::vector<std::string> argv = {MIGRATE_BINARY, "--knexfile", shipped.string(), "--env", environment};
     argv.insert(argv.end(), args.begin(), args.end());
-    return support::run(argv, fleet_env(fleet), empty_folder(fleet));
+    return support::run(argv, fleet.environment(), empty_folder(fleet));
   };
 
   const auto result = migrate({"all-tenants"});

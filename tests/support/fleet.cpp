@@ -111,12 +111,20 @@ std::string TestFleet::central_url() const {
   return admin_conninfo(central_db_);
 }
 
-Process TestFleet::spawn(std::vector<std::string> args, const std::map<std::string, std::string>& env) const {
+std::vector<std::string> TestFleet::argv(const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {MIGRATE_BINARY, "--knexfile", (dir_ / "knexfile.yaml").string(), "--env", "test"};
   argv.insert(argv.end(), args.begin(), args.end());
-  std::map<std::string, std::string> full_env = {{"DB_ENCRYPTION_KEY", key_}, {"CENTRAL_DATABASE_URL", central_url()}};
+  return argv;
+}
+
+std::map<std::string, std::string> TestFleet::environment() const {
+  return {{"DB_ENCRYPTION_KEY", key_}, {"CENTRAL_DATABASE_URL", central_url()}};
+}
+
+Process TestFleet::spawn(std::vector<std::string> args, const std::map<std::string, std::string>& env) const {
+  auto full_env = environment();
   for (const auto& [name, value] : env) full_env[name] = value;
-  return Process(argv, full_env);
+  return Process(argv(args), full_env);
 }
 
 ProcessResult TestFleet::migrate(std::vector<std::string> args, const std::map<std::string, std::string>& env) const {

@@ -44,6 +44,9 @@ class TestFleet {
   // Checks that no tenant password or the key appears in the output.
   ProcessResult migrate(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) const;
   Process spawn(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) const;
+  // What migrate() runs: the binary and its arguments, and the variables it sets.
+  std::vector<std::string> argv(const std::vector<std::string>& args) const;
+  std::map<std::string, std::string> environment() const;
   // Fails the test when `output` holds the key or any tenant's password.
   void require_no_secret(const std::string& output) const;
 

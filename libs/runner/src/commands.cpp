@@ -13,26 +13,10 @@
 #include "migrate/registry/tenant_registry.hpp"
 #include "migrate/runner/tenant_job.hpp"
 #include "preflight.hpp"
+#include "report_steps.hpp"
 
 namespace migrate::runner {
 namespace {
-
-// Tells a reporter what the engine does for one tenant, and keeps what committed in `outcome`.
-class ReportSteps : public StepListener {
- public:
-  ReportSteps(Reporter& reporter, TenantOutcome& outcome) : reporter_(reporter), outcome_(outcome) {}
-  void pending(int count) override { reporter_.tenant_started(outcome_.slug, count); }
-  void applied(const AppliedStep& step, int batch) override {
-    outcome_.steps.push_back(step);
-    outcome_.batch = batch;
-    reporter_.migration_applied(outcome_.slug, step);
-  }
-  void warning(const std::string& text) override { reporter_.warning(outcome_.slug, text); }
-
- private:
-  Reporter& reporter_;
-  TenantOutcome& outcome_;
-};
 
 TenantWork up_work(const migrations::MigrationSet& set, const ledger::Ledger& ledger, const EngineOptions& engine,
                    Reporter& reporter) {
@@ -45,18 +29,6 @@ TenantWork up_work(const migrations::MigrationSet& set, const ledger::Ledger& le
     outcome.state = outcome.steps.empty() ? TenantState::up_to_date : TenantState::migrated;
   };
 }
-
-class SilentReporter : public Reporter {
- public:
-  void run_started(const std::string&, int) override {}
-  void tenant_started(const std::string&, int) override {}
-  void migration_applied(const std::string&, const AppliedStep&) override {}
-  void warning(const std::string&, const std::string&) override {}
-  void retrying(const std::string&, int, std::chrono::milliseconds, const std::string&) override {}
-  void tenant_finished(const TenantOutcome&) override {}
-  void run_finished(const FleetSummary&) override {}
-  void line(const std::string&) override {}
-};
 
 // The ledger names of applied migrations whose file the folder no longer has: a run fails such a tenant.
 std::vector<std::string> missing_files(const std::vector<MigrationStatus>& status) {
@@ -120,25 +92,6 @@ int migrate_all_tenants(const config::Settings& settings, FleetOptions fleet, co
     throw InputError("cannot read tenants table " + settings.tenants_table + ": " + error.what());
   }
   return exit_status_of(summary);
-}
-
-int rollback_tenant(const config::Settings& settings, const std::string& slug_or_id, bool all,
-                    const EngineOptions& engine, Reporter& reporter) {
-  Preflight preflight(settings);
-  const auto tenant = preflight.one_tenant(slug_or_id);
-  const auto outcome =
-      run_tenant(tenant, {preflight.key, settings, reporter}, [&](pg::Connection& db, TenantOutcome& result) {
-        ReportSteps listener(reporter, result);
-        roll_back(db, preflight.set, preflight.ledger, engine, all, &listener);
-        result.state = result.steps.empty() ? TenantState::up_to_date : TenantState::migrated;
-      });
-  if (outcome.state == TenantState::migrated)
-    reporter.line(outcome.slug + ": rolled back " + std::to_string(outcome.steps.size()) + " migration(s)");
-  else if (outcome.state == TenantState::up_to_date)
-    reporter.line(outcome.slug + ": nothing to roll back");
-  else
-    reporter.tenant_finished(outcome);
-  return exit_status_of(outcome);
 }
 
 int show_status(const config::Settings& settings, const std::optional<std::string>& slug_or_id,

@@ -114,12 +114,18 @@ bool needs_per_migration(const EngineOptions& options, const UpPlan& plan) {
 
 // Applies one migration and its ledger row in its own transaction, or outside any transaction
 // for transaction:false (recorded only once it succeeded).
-AppliedStep apply_alone(pqxx::connection_base& db, const ledger::Ledger& ledger, const MigrationFile& file, int batch) {
+// `replaced`: ledger rows of this same file to remove with the new one (up --force).
+AppliedStep apply_alone(pqxx::connection_base& db, const ledger::Ledger& ledger, const MigrationFile& file, int batch,
+                        const std::vector<int>& replaced = {}) {
   const auto start = Clock::now();
+  const auto record = [&](pqxx::transaction_base& tx) {
+    for (const int id : replaced) ledger.erase(tx, id);
+    ledger.record(tx, file.name, batch);
+  };
   if (file.up.transaction) {
     pqxx::work tx(db);
     run_section(tx, file, file.up);
-    ledger.record(tx, file.name, batch);
+    record(tx);
     tx.commit();
   } else {
     // Never cancelled by a stop request: a CREATE INDEX CONCURRENTLY cut short leaves an invalid
@@ -127,10 +133,20 @@ AppliedStep apply_alone(pqxx::connection_base& db, const ledger::Ledger& ledger,
     const pg::ShieldFromCancel shield(db);
     run_section_outside_transaction(db, file, file.up);
     pqxx::work tx(db);
-    ledger.record(tx, file.name, batch);
+    record(tx);
     tx.commit();
   }
   return {file.name, since(start)};
+}
+
+// Whether `sql` ends or opens a transaction itself (COMMIT, ROLLBACK, BEGIN...): a dry run would
+// keep what came before it.
+bool controls_transactions(const std::string& sql) {
+  static const std::regex control(
+      R"(^\s*(commit|end|rollback|abort|begin|start\s+transaction|prepare\s+transaction)\b)", std::regex::icase);
+  for (const auto& statement : migrations::split_statements(sql))
+    if (std::regex_search(statement.text, control)) return true;
+  return false;
 }
 
 EngineResult migrate_up_per_migration(pqxx::connection_base& db, const migrations::MigrationSet& set,
@@ -206,10 +222,11 @@ EngineResult migrate_up(pqxx::connection_base& db, const migrations::MigrationSe
 }
 
 EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
-                       const EngineOptions& options, bool all, StepListener* listener) {
+                       const EngineOptions& options, const RollbackSelection& selection, StepListener* listener) {
   const auto applied = ledger.applied(db);
   if (!applied || applied->empty()) return {};
-  const auto chosen = plan_rollback(set, *applied, all);  // refuses before any change
+  const auto chosen = plan_rollback(set, *applied, selection);  // refuses before any change
+  if (chosen.empty()) return {};
   const bool per_migration = options.tx_mode == TxMode::per_migration ||
                              std::any_of(chosen.begin(), chosen.end(),
                                          [&](const auto& row) { return !set.find(row.name)->down->transaction; });
@@ -225,7 +242,7 @@ EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet
     pqxx::work tx(db);
     tell_warnings(listener, ledger::lock_in_transaction(tx, ledger, options.lock_wait));
     // Under the lock, the ledger may have moved: plan again.
-    const auto locked_rows = plan_rollback(set, ledger.applied(tx), all);
+    const auto locked_rows = plan_rollback(set, ledger.applied(tx), selection);
     if (listener) listener->pending(static_cast<int>(locked_rows.size()));
     for (const auto& row : locked_rows) {
       interrupt::throw_if_requested();
@@ -244,7 +261,7 @@ EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet
   tell_warnings(listener, lock.warnings());
   const auto locked_rows = [&] {
     pqxx::read_transaction tx(db);
-    return plan_rollback(set, ledger.applied(tx), all);
+    return plan_rollback(set, ledger.applied(tx), selection);
   }();
   if (listener) listener->pending(static_cast<int>(locked_rows.size()));
   for (const auto& row : locked_rows) {
@@ -267,6 +284,63 @@ EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet
     if (listener) listener->applied(result.steps.back(), row.batch);  // committed
   }
   lock.release();
+  return result;
+}
+
+EngineResult apply_one(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
+                       const EngineOptions& options, const migrations::MigrationFile& file, bool force,
+                       StepListener* listener) {
+  pg::enable_dead_client_check(db);
+  ledger::SessionLock lock(db, ledger, options.lock_wait);
+  tell_warnings(listener, lock.warnings());
+  const auto applied = [&] {
+    pqxx::read_transaction tx(db);
+    return ledger.applied(tx);
+  }();
+  const UpPlan plan = plan_up(set, applied);  // refuses a ledger naming vanished files
+  std::vector<int> replaced;
+  for (const auto& row : applied)
+    if (set.find(row.name) == &file) replaced.push_back(row.id);
+  EngineResult result{plan.next_batch, {}};
+  if (!replaced.empty() && !force) {
+    lock.release();
+    return result;
+  }
+  if (listener) {
+    listener->pending(1);
+    if (std::find(plan.out_of_order.begin(), plan.out_of_order.end(), file.name) != plan.out_of_order.end())
+      listener->warning(file.name + " is older than the newest applied migration: applying it out of order");
+    if (!replaced.empty()) listener->warning(file.name + " is already applied: --force runs its up section again");
+  }
+  result.steps.push_back(apply_alone(db, ledger, file, plan.next_batch, replaced));
+  if (listener) listener->applied(result.steps.back(), plan.next_batch);  // committed
+  lock.release();
+  return result;
+}
+
+DryRunResult dry_run_up(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
+                        StepListener* listener) {
+  const UpPlan plan = plan_up(set, ledger.applied(db).value_or(std::vector<ledger::AppliedMigration>{}));
+  DryRunResult result;
+  if (plan.pending.empty()) return result;
+  tell_pending(listener, plan);
+  pqxx::work tx(db);
+  // A dry run must never make production traffic queue behind it.
+  tx.exec("SET LOCAL lock_timeout = '" + std::to_string(dry_run_lock_timeout.count()) + "ms'");
+  for (const auto* file : plan.pending) {
+    if (!result.not_checked.empty() || !file->up.transaction || controls_transactions(file->up.sql)) {
+      result.not_checked.push_back(file->name);
+      continue;
+    }
+    interrupt::throw_if_requested();
+    const auto start = Clock::now();
+    // Statement by statement, so that a failure names its line even when PostgreSQL gives no position.
+    for (const auto& statement : migrations::split_statements(file->up.sql))
+      run_text(tx, *file, statement.text, file->up.first_line + statement.line, true);
+    result.tried.push_back(file->name);
+    if (listener) listener->applied({file->name, since(start)}, plan.next_batch);
+  }
+  tx.abort();
   return result;
 }
 

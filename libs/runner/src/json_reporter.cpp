@@ -34,7 +34,11 @@ class JsonReporter : public Reporter {
   }
 
   void run_started(const std::string& command, int known_total) override {
-    baseline_ = command == "baseline";
+    // The word for a tenant that did what was asked: "migrated", or what the command does instead.
+    done_word_ = command == "baseline"   ? "baselined"
+                 : command == "dry-run"  ? "would_succeed"
+                 : command == "rollback" ? "rolled_back"
+                                         : "migrated";
     emit("run_start", {{"command", command}, {"tenants", known_total}});
   }
   void tenant_started(const std::string& slug, int pending) override {
@@ -60,12 +64,13 @@ class JsonReporter : public Reporter {
                              {"duration_ms", outcome.elapsed.count()}});
       return;
     }
-    const bool baselined = baseline_ && outcome.state == TenantState::migrated;
-    emit("tenant_done", {{"tenant", outcome.slug},
-                         {"state", baselined ? "baselined" : state_name(outcome.state)},
-                         {"batch", outcome.batch},
-                         {"migrations", outcome.steps.size()},
-                         {"duration_ms", outcome.elapsed.count()}});
+    Json fields = {{"tenant", outcome.slug},
+                   {"state", outcome.state == TenantState::migrated ? done_word_ : state_name(outcome.state)},
+                   {"batch", outcome.batch},
+                   {"migrations", outcome.steps.size()},
+                   {"duration_ms", outcome.elapsed.count()}};
+    if (done_word_ == "would_succeed") fields["not_checked"] = outcome.not_checked;
+    emit("tenant_done", fields);
   }
   void run_finished(const FleetSummary& summary) override {
     Json slowest = Json::array();
@@ -83,7 +88,7 @@ class JsonReporter : public Reporter {
       interrupted.push_back(
           {{"tenant", outcome.slug}, {"reason", outcome.reason}, {"migrations", outcome.steps.size()}});
     emit("summary", {{"tenants", summary.total},
-                     {baseline_ ? "baselined" : "migrated", summary.migrated},
+                     {done_word_, summary.migrated},
                      {"up_to_date", summary.up_to_date},
                      {"failed", summary.failed},
                      {"skipped", summary.skipped},
@@ -115,7 +120,7 @@ class JsonReporter : public Reporter {
   std::mutex mutex_;
   std::shared_ptr<spdlog::logger> logger_;
   // `migrate baseline`: a tenant done is "baselined", not "migrated". Set before any worker starts.
-  bool baseline_ = false;
+  std::string done_word_ = "migrated";
 };
 
 }  // namespace

@@ -62,15 +62,35 @@ UpPlan plan_up(const migrations::MigrationSet& set, const std::vector<ledger::Ap
 }
 
 std::vector<ledger::AppliedMigration> plan_rollback(const migrations::MigrationSet& set,
-                                                    const std::vector<ledger::AppliedMigration>& applied, bool all) {
-  std::vector<ledger::AppliedMigration> chosen;
-  int last_batch = 0;
-  for (const auto& row : applied) last_batch = std::max(last_batch, row.batch);
-  for (auto it = applied.rbegin(); it != applied.rend(); ++it)
-    if (all || it->batch == last_batch) chosen.push_back(*it);
+                                                    const std::vector<ledger::AppliedMigration>& applied,
+                                                    const RollbackSelection& selection) {
+  using Kind = RollbackSelection::Kind;
   if (const auto reason = rows_for_one_file(set, applied); !reason.empty())
     throw InputError("cannot roll back: " + reason + "; nothing was rolled back");
-  std::stable_sort(chosen.begin(), chosen.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
+  // Newest first: the reverse of the order applied.
+  std::vector<ledger::AppliedMigration> newest_first(applied.rbegin(), applied.rend());
+  std::stable_sort(newest_first.begin(), newest_first.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
+  int last_batch = 0;
+  for (const auto& row : applied) last_batch = std::max(last_batch, row.batch);
+  // A row knex recorded as X.js is compared as X.sql.
+  const auto file_name = [&](const ledger::AppliedMigration& row) {
+    const auto* file = set.find(row.name);
+    return file ? file->name : row.name;
+  };
+  std::vector<ledger::AppliedMigration> chosen;
+  for (const auto& row : newest_first) {
+    const bool take = [&] {
+      switch (selection.kind) {
+        case Kind::last_batch: return row.batch == last_batch;
+        case Kind::every_batch: return true;
+        case Kind::newer_than: return file_name(row) > selection.name;
+        case Kind::newest: return static_cast<int>(chosen.size()) < selection.steps;
+        case Kind::one: return file_name(row) == selection.name;
+      }
+      return false;
+    }();
+    if (take) chosen.push_back(row);
+  }
   for (const auto& row : chosen) {
     const auto* file = set.find(row.name);
     if (!file)
@@ -81,6 +101,24 @@ std::vector<ledger::AppliedMigration> plan_rollback(const migrations::MigrationS
                        " has no down section; nothing was rolled back");
   }
   return chosen;
+}
+
+std::string resolve_migration_name(const std::vector<std::string>& names, const std::string& part,
+                                   const std::vector<std::string>& listed_when_none, const std::string& what) {
+  const bool timestamp =
+      !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+  std::vector<std::string> matches;
+  for (const auto& name : names) {
+    if (name == part || name == part + ".sql") return name;
+    const bool match = timestamp ? name.starts_with(part) : name.find(part) != std::string::npos;
+    if (match && !part.empty()) matches.push_back(name);
+  }
+  if (matches.size() == 1) return matches.front();
+  if (matches.size() > 1)
+    throw InputError("'" + part + "' matches " + std::to_string(matches.size()) +
+                     " migrations: " + shortened_list(matches, 10) + "; give more of the name");
+  throw InputError("no migration matches '" + part + "'; " + what + ": " +
+                   (listed_when_none.empty() ? std::string("none") : shortened_list(listed_when_none, 10)));
 }
 
 }  // namespace migrate::runner

@@ -69,17 +69,27 @@ class TextReporter : public Reporter {
         if (baseline())
           print(fmt::format("{}: baselined, batch {}, {} migration{} recorded as applied without running them",
                             outcome.slug, outcome.batch, outcome.steps.size(), outcome.steps.size() == 1 ? "" : "s"));
+        else if (dry_run())
+          print(fmt::format("{}: would succeed: {} migration{} applied and rolled back in {}{}", outcome.slug,
+                            outcome.steps.size(), outcome.steps.size() == 1 ? "" : "s", ms_text(outcome.elapsed),
+                            outcome.not_checked ? fmt::format(", {} not checked", outcome.not_checked) : ""));
+        else if (rollback())
+          print(fmt::format("{}: rolled back {} migration{} in {}", outcome.slug, outcome.steps.size(),
+                            outcome.steps.size() == 1 ? "" : "s", ms_text(outcome.elapsed)));
         else
           print(fmt::format("{}: done, batch {}, {} migration{} in {}", outcome.slug, outcome.batch,
                             outcome.steps.size(), outcome.steps.size() == 1 ? "" : "s", ms_text(outcome.elapsed)));
         break;
       case TenantState::failed:
         ++failed_;
-        if (outcome.steps.empty())
+        if (dry_run())
+          print(fmt::format("{}: WOULD FAIL: {}", outcome.slug, outcome.reason));
+        else if (outcome.steps.empty())
           print(fmt::format("{}: FAILED: {}", outcome.slug, outcome.reason));
         else
-          print(fmt::format("{}: FAILED after applying {} migration{} (batch {}): {}", outcome.slug,
-                            outcome.steps.size(), outcome.steps.size() == 1 ? "" : "s", outcome.batch, outcome.reason));
+          print(fmt::format("{}: FAILED after {} {} migration{} (batch {}): {}", outcome.slug,
+                            rollback() ? "rolling back" : "applying", outcome.steps.size(),
+                            outcome.steps.size() == 1 ? "" : "s", outcome.batch, outcome.reason));
         break;
       case TenantState::interrupted:
         print(
@@ -91,7 +101,7 @@ class TextReporter : public Reporter {
         break;
       case TenantState::not_started: break;
       case TenantState::up_to_date:
-        if (verbose_) print(fmt::format("{}: up to date", outcome.slug));
+        if (verbose_) print(fmt::format("{}: {}", outcome.slug, rollback() ? "nothing to roll back" : "up to date"));
         break;
       case TenantState::skipped:
         if (verbose_) print(fmt::format("{}: skipped, another replica is on it", outcome.slug));
@@ -108,9 +118,11 @@ class TextReporter : public Reporter {
     if (summary.skipped) more += fmt::format(", {} left to other replicas", summary.skipped);
     if (summary.interrupted) more += fmt::format(", {} interrupted", summary.interrupted);
     if (summary.not_started) more += fmt::format(", {} not started", summary.not_started);
-    print(fmt::format("Summary: {} tenant{} in {}: {} {}, {} up to date, {} failed{}", summary.total,
-                      summary.total == 1 ? "" : "s", ms_text(summary.elapsed), summary.migrated,
-                      baseline() ? "baselined" : "migrated", summary.up_to_date, summary.failed, more));
+    const char* done = baseline() ? "baselined" : dry_run() ? "would succeed" : rollback() ? "rolled back" : "migrated";
+    print(fmt::format("Summary: {} tenant{} in {}: {} {}, {} {}, {} {}{}", summary.total, summary.total == 1 ? "" : "s",
+                      ms_text(summary.elapsed), summary.migrated, done, summary.up_to_date,
+                      rollback() ? "with nothing to roll back" : "up to date", summary.failed,
+                      dry_run() ? "would fail" : "failed", more));
     if (summary.total > 1 && !summary.slowest.empty()) {
       std::string slowest;
       for (const auto& outcome : summary.slowest)
@@ -139,6 +151,8 @@ class TextReporter : public Reporter {
 
  private:
   bool baseline() const { return command_ == "baseline"; }
+  bool dry_run() const { return command_ == "dry-run"; }
+  bool rollback() const { return command_ == "rollback"; }
 
   // Each reason once, with how many tenants gave it and the first few of them: fifty tenants
   // missing one file read as one line and a list, not fifty lines.

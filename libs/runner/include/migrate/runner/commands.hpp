@@ -20,10 +20,6 @@ int migrate_tenant(const config::Settings& settings, const std::string& slug_or_
 int migrate_all_tenants(const config::Settings& settings, FleetOptions fleet, const EngineOptions& engine, bool claim,
                         Reporter& reporter);
 
-// `migrate rollback --tenant X [--all]`.
-int rollback_tenant(const config::Settings& settings, const std::string& slug_or_id, bool all,
-                    const EngineOptions& engine, Reporter& reporter);
-
 // `migrate status [--tenant X]`: read-only.
 int show_status(const config::Settings& settings, const std::optional<std::string>& slug_or_id,
                 const FleetOptions& fleet, Reporter& reporter);

@@ -11,6 +11,7 @@
 #include "migrate/ledger/ledger.hpp"
 #include "migrate/migrations/migration_set.hpp"
 #include "migrate/runner/outcome.hpp"
+#include "migrate/runner/plan.hpp"
 
 namespace migrate::runner {
 
@@ -54,10 +55,33 @@ struct EngineResult {
 EngineResult migrate_up(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
                         const EngineOptions& options, StepListener* listener);
 
-// Runs the down sections of the last batch (every batch when `all`), newest first, removing each
-// ledger row with it. Checks every file first: InputError, nothing changed.
+// Runs the down sections of the migrations `selection` designates (the last batch by default),
+// newest first, removing each ledger row with it. Checks every file first: InputError, nothing
+// changed.
 EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
-                       const EngineOptions& options, bool all, StepListener* listener);
+                       const EngineOptions& options, const RollbackSelection& selection, StepListener* listener);
+
+// Applies `file` alone as a batch of its own (`migrate up NAME`). Already applied, it does
+// nothing (no steps), unless `force`: its up section then runs again and its ledger row is
+// replaced by one in the new batch, in the same transaction.
+EngineResult apply_one(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
+                       const EngineOptions& options, const migrations::MigrationFile& file, bool force,
+                       StepListener* listener);
+
+// What a dry run found on one tenant.
+struct DryRunResult {
+  std::vector<std::string> tried;        // applied in a transaction and rolled back, in order
+  std::vector<std::string> not_checked;  // from the first transaction:false migration on
+};
+
+// `--dry-run`: applies the pending migrations in one transaction on the real database and rolls
+// it back, each statement's locks waited for at most `dry_run_lock_timeout`. No lock row, no
+// ledger row, nothing kept. A migration that fails throws MigrationError (file:line and
+// PostgreSQL's message); later ones are not tried. transaction:false migrations cannot be tried
+// this way: that one and every later one are listed as not checked.
+DryRunResult dry_run_up(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
+                        StepListener* listener);
+inline constexpr std::chrono::milliseconds dry_run_lock_timeout{1000};
 
 struct MigrationStatus {
   std::string name;

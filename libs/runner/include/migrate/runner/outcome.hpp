@@ -28,6 +28,7 @@ struct TenantOutcome {
   std::string reason;              // why it failed or stopped; safe to print
   std::chrono::milliseconds elapsed{0};
   int attempts = 1;
+  int not_checked = 0;  // a dry run: pending migrations it could not try in a transaction
 };
 
 // The failed tenants that failed for one reason (see failure_groups.hpp for what counts as one).
