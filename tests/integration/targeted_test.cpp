@@ -1,6 +1,8 @@
 // up/down by name, rollback --to/--steps, the fleet's rollback and dry runs (runner/targeted.cpp).
 #include <catch2/catch.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "support/cluster.hpp"
 #include "support/fleet.hpp"
@@ -292,4 +294,35 @@ TEST_CASE("a dry run waits for a lock at most a second, so production traffic ne
   CHECK(dry.exit_code == 1);
   CHECK_THAT(dry.out, Catch::Contains("alpha: WOULD FAIL") && Catch::Contains("lock timeout"));
   CHECK(fleet.ledger(tenant) == Ledger{{t(1), 1}});
+}
+
+TEST_CASE("a dry run and a fleet rollback in json name their states", "[integration][targeted]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 2);
+  fleet.add_tenant("alpha");
+  auto events = [](const std::string& text) {
+    std::vector<nlohmann::ordered_json> all;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) all.push_back(nlohmann::ordered_json::parse(line));
+    return all;
+  };
+  auto find = [](const std::vector<nlohmann::ordered_json>& all, const std::string& name) {
+    for (const auto& event : all)
+      if (event["event"] == name) return event;
+    return nlohmann::ordered_json();
+  };
+  const auto dry = fleet.migrate({"--log-format", "json", "all-tenants", "--dry-run"});
+  INFO(dry.all());
+  const auto dry_events = events(dry.out);
+  CHECK(find(dry_events, "run_start")["command"] == "dry-run");
+  CHECK(find(dry_events, "tenant_done")["state"] == "would_succeed");
+  CHECK(find(dry_events, "tenant_done")["not_checked"] == 0);
+  CHECK(find(dry_events, "summary")["would_succeed"] == 1);
+
+  REQUIRE(fleet.migrate({"all-tenants"}).exit_code == 0);
+  const auto back = fleet.migrate({"--log-format", "json", "rollback", "--all-tenants", "--to", t(1), "--yes"});
+  INFO(back.all());
+  const auto back_events = events(back.out);
+  CHECK(find(back_events, "tenant_done")["state"] == "rolled_back");
+  CHECK(find(back_events, "summary")["rolled_back"] == 1);
 }
