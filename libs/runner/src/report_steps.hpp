@@ -9,8 +9,15 @@ namespace migrate::runner {
 // Tells a reporter what the engine does for one tenant, and keeps what committed in `outcome`.
 class ReportSteps : public StepListener {
  public:
-  ReportSteps(Reporter& reporter, TenantOutcome& outcome) : reporter_(reporter), outcome_(outcome) {}
-  void pending(int count) override { reporter_.tenant_started(outcome_.slug, count); }
+  // `rolling_back`: the steps are down sections, told as "N to roll back" rather than "N pending".
+  ReportSteps(Reporter& reporter, TenantOutcome& outcome, bool rolling_back = false)
+      : reporter_(reporter), outcome_(outcome), rolling_back_(rolling_back) {}
+  void pending(int count) override {
+    if (rolling_back_)
+      reporter_.line(outcome_.slug + ": " + std::to_string(count) + " to roll back");
+    else
+      reporter_.tenant_started(outcome_.slug, count);
+  }
   void applied(const AppliedStep& step, int batch) override {
     outcome_.steps.push_back(step);
     outcome_.batch = batch;
@@ -21,6 +28,7 @@ class ReportSteps : public StepListener {
  private:
   Reporter& reporter_;
   TenantOutcome& outcome_;
+  bool rolling_back_;
 };
 
 // For a pass over the fleet whose lines are printed at the end (status, a rollback's plan).

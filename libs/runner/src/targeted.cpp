@@ -86,7 +86,7 @@ int rollback_tenant(const config::Settings& settings, const std::string& slug_or
       run_tenant(tenant, {preflight.key, settings, reporter}, [&](pg::Connection& db, TenantOutcome& result) {
         const auto applied = preflight.ledger.applied(db).value_or(std::vector<ledger::AppliedMigration>{});
         const auto selection = resolve(preflight.set, applied, request);
-        ReportSteps listener(reporter, result);
+        ReportSteps listener(reporter, result, /*rolling_back=*/true);
         roll_back(db, preflight.set, preflight.ledger, engine, selection, &listener);
         result.state = result.steps.empty() ? TenantState::up_to_date : TenantState::migrated;
       });
@@ -179,7 +179,7 @@ int rollback_fleet(const config::Settings& settings, const FleetOptions& fleet, 
   const TenantAccess access{preflight.key, settings, reporter};
   const auto summary = run_fleet(preflight.pages(), total, fleet, reporter, [&](const registry::TenantRecord& tenant) {
     return run_tenant(tenant, access, [&](pg::Connection& db, TenantOutcome& result) {
-      ReportSteps listener(reporter, result);
+      ReportSteps listener(reporter, result, /*rolling_back=*/true);
       roll_back(db, preflight.set, preflight.ledger, engine, selection, &listener);
       result.state = result.steps.empty() ? TenantState::up_to_date : TenantState::migrated;
     });
