@@ -3,7 +3,7 @@
 # PostgreSQL and runs tests under them with ctest. A sanitizer report, in a test or in a migrate
 # child a test started, fails the run. Exits non-zero on any failure.
 #   scripts/sanitize.sh asan [ctest args]   ASan + UBSan (build-asan/): the unit and integration tests
-#   scripts/sanitize.sh tsan [ctest args]   TSan (build-tsan/): the fleet, claims and signals tests
+#   scripts/sanitize.sh tsan [ctest args]   TSan (build-tsan/): the fleet, claims, signals and cancel tests
 # ctest arguments, when given, choose the tests instead (e.g. scripts/sanitize.sh asan -R scrub).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,8 +42,8 @@ if [ ${#selection[@]} -eq 0 ]; then
     # ctest labels only say unit or integration: the Catch tags choose the tests, by their names
     # (after the prefix "integration:", which ctest shows without its space). Catch v2 exits with
     # the number of tests it listed.
-    names=$("$build/bin/integration_tests" --list-test-names-only '[fleet],[claims],[signals]' || true)
-    [ -n "$names" ] || { echo "sanitize: no fleet, claims or signals test found" >&2; exit 1; }
+    names=$("$build/bin/integration_tests" --list-test-names-only '[fleet],[claims],[signals],[cancel]' || true)
+    [ -n "$names" ] || { echo "sanitize: no fleet, claims, signals or cancel test found" >&2; exit 1; }
     regex=$(printf '%s\n' "$names" | sed -e '/^$/d' -e 's/[][().*+?^$|\\]/\\&/g' -e 's/^/^integration: ?/' -e 's/$/$/' |
       paste -sd'|')
     selection=(-R "$regex")
