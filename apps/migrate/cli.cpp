@@ -84,6 +84,12 @@ bool confirm(const Arguments& args, const std::string& question) {
   return ask_yes_no(question);
 }
 
+// A NAME given empty (an unset shell variable) must not read as no NAME at all: that would undo or
+// apply something else.
+const CLI::Validator non_empty(
+    [](std::string& value) { return value.empty() ? std::string("must not be empty") : std::string(); }, "NAME",
+    "non-empty");
+
 void add_tx_mode(CLI::App& command, Arguments& args) {
   command
       .add_option("--tx-mode", args.tx_mode,
@@ -132,7 +138,8 @@ int run(int argc, char** argv) {
       rollback->add_flag("--all-tenants", args.all_tenants, "every active tenant (with --to): a deploy's rollback");
   rollback_tenant->excludes(rollback_fleet);
   auto* rollback_all = rollback->add_flag("--all", args.all, "roll back every batch");
-  auto* rollback_to = rollback->add_option("--to", args.to, "undo every applied migration newer than NAME");
+  auto* rollback_to =
+      rollback->add_option("--to", args.to, "undo every applied migration newer than NAME")->check(non_empty);
   auto* rollback_steps = rollback->add_option("--steps", args.steps, "undo the newest N applied migrations")
                              ->check(CLI::Range(1, 1000000));
   rollback_all->excludes(rollback_to)->excludes(rollback_steps);
@@ -153,11 +160,11 @@ int run(int argc, char** argv) {
 
   auto* up = app.add_subcommand("up", "apply the next pending migration, or NAME, as a batch of its own");
   up->add_option("--tenant", args.tenant, "slug or id")->required();
-  up->add_option("name", args.migration_name, "file name, timestamp or a unique part of it");
+  up->add_option("name", args.migration_name, "file name, timestamp or a unique part of it")->check(non_empty);
   up->add_flag("--force", args.force, "run NAME's up section again although it is applied");
   auto* down = app.add_subcommand("down", "undo the newest applied migration, or NAME");
   down->add_option("--tenant", args.tenant, "slug or id")->required();
-  down->add_option("name", args.migration_name, "file name, timestamp or a unique part of it");
+  down->add_option("name", args.migration_name, "file name, timestamp or a unique part of it")->check(non_empty);
 
   auto* status = app.add_subcommand("status", "applied and pending migrations (read-only)");
   status->add_option("--tenant", args.tenant, "slug or id; without it, one line per active tenant");
@@ -169,7 +176,8 @@ int run(int argc, char** argv) {
   auto* baseline_all = baseline->add_flag("--all-tenants", args.all_tenants, "every active tenant");
   baseline_tenant->excludes(baseline_all);
   baseline->add_option("--to", args.migration_name, "the last migration to record: file name, or its timestamp")
-      ->required();
+      ->required()
+      ->check(non_empty);
   baseline->add_flag("--yes", args.yes, "do not ask for confirmation");
   baseline->add_option("--concurrency", args.concurrency, "tenants in flight at once (default: run.concurrency, 8)")
       ->check(CLI::Range(1, 256));

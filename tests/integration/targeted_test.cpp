@@ -75,10 +75,10 @@ TEST_CASE("up and down take a unique part of a name, and list the names when sev
   CHECK(unknown_up.exit_code == 2);
   CHECK_THAT(unknown_up.err, Catch::Contains("no migration matches 'invoices'; pending: " + t(2) + ", " + t(3)));
 
-  const auto unknown_down = fleet.migrate({"down", "--tenant", "alpha", "create_t2"});
+  const auto unknown_down = fleet.migrate({"down", "--tenant", "alpha", "invoices"});
   INFO(unknown_down.all());
   CHECK(unknown_down.exit_code == 2);
-  CHECK_THAT(unknown_down.err, Catch::Contains("no migration matches 'create_t2'; applied: " + t(1)));
+  CHECK_THAT(unknown_down.err, Catch::Contains("no migration matches 'invoices'; applied: " + t(1)));
 
   CHECK(support::catalog_snapshot(tenant) == before);
 }
@@ -210,8 +210,8 @@ TEST_CASE("a fleet rollback shows its plan and asks, --dry-run only shows it, --
   CHECK(done.exit_code == 0);
   CHECK_THAT(done.out, Catch::Contains("alpha: rolled back 2 migrations") &&
                            Catch::Contains("bravo: rolled back 2 migrations") &&
-                           Catch::Contains("Summary: 3 tenants") &&
-                           Catch::Contains("2 rolled back, 1 with nothing to roll back"));
+                           Catch::Contains("Summary: 2 tenants") &&
+                           Catch::Contains("2 rolled back, 0 with nothing to roll back"));
   for (const auto& tenant : fleet.tenants()) {
     INFO(tenant.slug);
     CHECK(fleet.ledger(tenant) == Ledger{{t(1), 1}});
@@ -326,4 +326,112 @@ TEST_CASE("a dry run and a fleet rollback in json name their states", "[integrat
   const auto back_events = events(back.out);
   CHECK(find(back_events, "tenant_done")["state"] == "rolled_back");
   CHECK(find(back_events, "summary")["rolled_back"] == 1);
+}
+
+TEST_CASE("a fleet rollback touches only the tenants and rows of the plan it showed", "[integration][targeted]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 2);
+  const auto alpha = fleet.add_tenant("alpha");
+  const auto bravo = fleet.add_tenant("bravo");
+  const auto sleepy = fleet.add_tenant("sleepy", "suspended");
+  REQUIRE(fleet.migrate({"all-tenants"}).exit_code == 0);
+  REQUIRE(fleet.migrate({"tenant", "sleepy"}).exit_code == 0);
+  fleet.write_simple_migrations(3, 1);
+  const auto args = fleet.argv({"rollback", "--all-tenants", "--to", "create_t1"});
+  support::Terminal terminal(args, fleet.environment());
+  terminal.wait_for_text("Roll back 2 tenants to " + t(1) + " (2 down sections in all)? [y/N] ");
+  // While the operator reads the plan: alpha gets a new migration, the suspended tenant is activated.
+  REQUIRE(fleet.migrate({"up", "--tenant", "alpha"}).exit_code == 0);
+  support::admin_exec("UPDATE tenants SET status = 'active' WHERE slug = 'sleepy'", fleet.central_db());
+  const auto sleepy_before = support::catalog_snapshot(sleepy);
+  const auto alpha_before = support::catalog_snapshot(alpha);
+  terminal.type("y\n");
+  CHECK(terminal.wait() == 1);
+  INFO(terminal.shown());
+  CHECK_THAT(terminal.shown(), Catch::Contains("alpha: FAILED: the ledger changed since the plan was confirmed") &&
+                                   Catch::Contains("bravo: rolled back 1 migration") &&
+                                   Catch::Contains("Summary: 2 tenants"));
+  CHECK(support::catalog_snapshot(alpha) == alpha_before);
+  CHECK(support::catalog_snapshot(sleepy) == sleepy_before);
+  CHECK(fleet.ledger(bravo) == Ledger{{t(1), 1}});
+}
+
+TEST_CASE("a fleet rollback plan names a migration kept although applied after one it undoes",
+          "[integration][targeted]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(2, 1);
+  fleet.add_tenant("alpha");
+  REQUIRE(fleet.migrate({"all-tenants"}).exit_code == 0);
+  // The deploy brings a new migration and a hotfix from a long-lived branch with an older timestamp.
+  fleet.write_simple_migrations(1, 1);
+  fleet.write_simple_migrations(3, 1);
+  REQUIRE(fleet.migrate({"all-tenants"}).exit_code == 0);
+  const auto plan = fleet.migrate({"rollback", "--all-tenants", "--to", "create_t2", "--dry-run"});
+  INFO(plan.all());
+  CHECK(plan.exit_code == 0);
+  CHECK_THAT(plan.out,
+             Catch::Contains("undo " + t(3) + " on 1 tenant") &&
+                 Catch::Contains("keep " + t(1) + " on 1 tenant: applied with or after a migration being undone"));
+}
+
+TEST_CASE("down NAME of an older migration warns about those applied after it, and knows knex names and pending ones",
+          "[integration][targeted]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 3);
+  const auto tenant = fleet.add_tenant("alpha");
+  REQUIRE(fleet.migrate({"up", "--tenant", "alpha"}).exit_code == 0);
+  REQUIRE(fleet.migrate({"up", "--tenant", "alpha"}).exit_code == 0);
+  const auto pending = fleet.migrate({"down", "--tenant", "alpha", "create_t3"});
+  CHECK(pending.exit_code == 2);
+  CHECK_THAT(pending.err, Catch::Contains(t(3) + " is not applied on this tenant: nothing to undo"));
+  // knex recorded the first one as .js.
+  fleet.query(tenant, "UPDATE knex_migrations SET name = replace(name, '.sql', '.js') WHERE name = '" + t(1) + "'");
+  const auto older = fleet.migrate({"down", "--tenant", "alpha", "20250101000001_create_t1.js"});
+  INFO(older.all());
+  CHECK(older.exit_code == 0);
+  CHECK_THAT(older.out, Catch::Contains("warning: " + t(1) + " is not the newest applied migration: " + t(2) +
+                                        " applied after it stay"));
+  CHECK(fleet.ledger(tenant) == Ledger{{t(2), 2}});
+}
+
+TEST_CASE("a dry run keeps nothing even when a migration commits, lifts its lock timeout or finds knex lock row set",
+          "[integration][targeted]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 1);
+  const auto tenant = fleet.add_tenant("alpha");
+  REQUIRE(fleet.migrate({"tenant", "alpha"}).exit_code == 0);
+  const auto before = support::catalog_snapshot(tenant);
+  SECTION("a COMMIT hidden from the statement splitter is refused by the server, not run") {
+    fleet.write_migration("20250101000002_commit.sql",
+                          "-- migrate:up\nCREATE TABLE kept1 (id int);\n"
+                          "CREATE TABLE fx$usd$ (id int); COMMIT; CREATE TABLE kept2 (id int); SELECT 1 AS fx$usd$;\n");
+    const auto dry = fleet.migrate({"tenant", "alpha", "--dry-run"});
+    INFO(dry.all());
+    CHECK(dry.exit_code == 1);
+    CHECK_THAT(dry.out, Catch::Contains("WOULD FAIL"));
+    CHECK_FALSE(fleet.table_exists(tenant, "kept1"));
+    CHECK_FALSE(fleet.table_exists(tenant, "kept2"));
+  }
+  SECTION("a migration that sets lock_timeout to 0 still waits at most the dry run's second") {
+    fleet.write_migration("20250101000002_alter.sql",
+                          "-- migrate:up\nSET lock_timeout = 0;\nALTER TABLE t1 ADD COLUMN note text;\n");
+    pqxx::connection app(support::admin_conninfo(tenant.db));
+    pqxx::work reading(app);
+    reading.exec("SELECT * FROM t1");
+    const auto dry = fleet.migrate({"tenant", "alpha", "--dry-run"});
+    reading.abort();
+    INFO(dry.all());
+    CHECK(dry.exit_code == 1);
+    CHECK_THAT(dry.out, Catch::Contains("lock timeout"));
+  }
+  SECTION("knex lock row set: a run would fail, so does the dry run") {
+    fleet.write_simple_migrations(2, 1);
+    fleet.query(tenant, "UPDATE knex_migrations_lock SET is_locked = 1");
+    const auto dry = fleet.migrate({"tenant", "alpha", "--dry-run"});
+    INFO(dry.all());
+    CHECK(dry.exit_code == 1);
+    CHECK_THAT(dry.out, Catch::Contains("WOULD FAIL: knex_migrations_lock is set"));
+    fleet.query(tenant, "UPDATE knex_migrations_lock SET is_locked = 0");
+  }
+  CHECK(support::catalog_snapshot(tenant) == before);
 }

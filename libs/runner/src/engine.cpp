@@ -42,13 +42,20 @@ MigrationError migration_error(const MigrationFile& file, int text_line, bool st
   return MigrationError(where + ": " + message);
 }
 
+// How a text goes to the server: as it is (the simple protocol runs every statement in it), or
+// through the extended protocol, which refuses a text holding more than one statement.
+enum class Send { text, one_statement };
+
 // Runs `sql`, which starts on line `text_line` of `file`, in `tx`. A SQL error becomes a
 // MigrationError, transient for a deadlock or serialization failure (its transaction rolled back
 // as a whole, so a retry is safe); a broken connection or an in-doubt commit stays what it is.
 void run_text(pqxx::transaction_base& tx, const MigrationFile& file, const std::string& sql, int text_line,
-              bool statement) {
+              bool statement, Send send = Send::text) {
   try {
-    tx.exec(sql);
+    if (send == Send::one_statement)
+      tx.exec_params(sql);
+    else
+      tx.exec(sql);
   } catch (const pqxx::in_doubt_error&) {
     throw;
   } catch (const pqxx::broken_connection&) {
@@ -323,10 +330,18 @@ DryRunResult dry_run_up(pqxx::connection_base& db, const migrations::MigrationSe
   const UpPlan plan = plan_up(set, ledger.applied(db).value_or(std::vector<ledger::AppliedMigration>{}));
   DryRunResult result;
   if (plan.pending.empty()) return result;
+  // A real run would find the tenant locked by knex and fail: so does its dry run.
+  if (const auto glance = ledger.glance(db);
+      glance && glance->lock_value != 0 && glance->lock_value != ledger::held_by_migrate)
+    throw RunError(ledger.lock_table_name() +
+                   " is set (is_locked = 1): a knex migration is running, or one died holding it; a run would fail "
+                   "this tenant (if none is running, clear it with `migrate unlock`)");
   tell_pending(listener, plan);
   pqxx::work tx(db);
-  // A dry run must never make production traffic queue behind it.
-  tx.exec("SET LOCAL lock_timeout = '" + std::to_string(dry_run_lock_timeout.count()) + "ms'");
+  // A dry run must never make production traffic queue behind it: the timeout is set again before
+  // each statement, so that a migration's own SET or RESET cannot lift it.
+  const std::string short_lock_wait =
+      "SET LOCAL lock_timeout = '" + std::to_string(dry_run_lock_timeout.count()) + "ms'";
   for (const auto* file : plan.pending) {
     if (!result.not_checked.empty() || !file->up.transaction || controls_transactions(file->up.sql)) {
       result.not_checked.push_back(file->name);
@@ -334,9 +349,13 @@ DryRunResult dry_run_up(pqxx::connection_base& db, const migrations::MigrationSe
     }
     interrupt::throw_if_requested();
     const auto start = Clock::now();
-    // Statement by statement, so that a failure names its line even when PostgreSQL gives no position.
-    for (const auto& statement : migrations::split_statements(file->up.sql))
-      run_text(tx, *file, statement.text, file->up.first_line + statement.line, true);
+    // Statement by statement, so that a failure names its line even when PostgreSQL gives no
+    // position; each through the extended protocol, so that a text the splitter took for one
+    // statement but that holds several (one of them a COMMIT) is refused, not run.
+    for (const auto& statement : migrations::split_statements(file->up.sql)) {
+      tx.exec(short_lock_wait);
+      run_text(tx, *file, statement.text, file->up.first_line + statement.line, true, Send::one_statement);
+    }
     result.tried.push_back(file->name);
     if (listener) listener->applied({file->name, since(start)}, plan.next_batch);
   }

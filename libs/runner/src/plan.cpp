@@ -100,6 +100,15 @@ std::vector<ledger::AppliedMigration> plan_rollback(const migrations::MigrationS
       throw InputError("cannot roll back " + row.name + ": " + file->path.string() +
                        " has no down section; nothing was rolled back");
   }
+  if (selection.confirmed_ids) {
+    std::vector<int> ids;
+    std::vector<std::string> names;
+    for (const auto& row : chosen) ids.push_back(row.id), names.push_back(row.name);
+    if (ids != *selection.confirmed_ids)
+      throw RunError("the ledger changed since the plan was confirmed (now to undo: " +
+                     (names.empty() ? std::string("nothing") : shortened_list(names)) +
+                     "); nothing was rolled back here: run the rollback again to see the new plan");
+  }
   return chosen;
 }
 

@@ -1,5 +1,6 @@
 #include "migrate/runner/targeted.hpp"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -32,16 +33,43 @@ std::string plural(std::size_t count, const std::string& noun) {
   return std::to_string(count) + " " + noun + (count == 1 ? "" : "s");
 }
 
-// `request` with its NAME resolved against what it may designate on this tenant.
+// `request` with its NAME resolved against what it may designate on this tenant. NAME may be the
+// name knex recorded (X.js).
 RollbackSelection resolve(const migrations::MigrationSet& set, const std::vector<ledger::AppliedMigration>& applied,
                           RollbackSelection request) {
   const auto applied_names = applied_file_names(set, applied);
+  if (const auto* file = set.find(request.name)) request.name = file->name;
   using Kind = RollbackSelection::Kind;
-  if (request.kind == Kind::one)
-    request.name = resolve_migration_name(applied_names, request.name, applied_names, "applied");
-  else if (request.kind == Kind::newer_than)
+  if (request.kind == Kind::newer_than)
     request.name = resolve_migration_name(file_names(set), request.name, applied_names, "applied");
+  if (request.kind != Kind::one) return request;
+  try {
+    request.name = resolve_migration_name(applied_names, request.name, applied_names, "applied");
+  } catch (const InputError&) {
+    // A pending file named: say that it is not applied rather than that nothing matches.
+    const auto all = file_names(set);
+    const bool names_one_file =
+        std::count_if(all.begin(), all.end(), [&](const std::string& name) {
+          return name == request.name || name == request.name + ".sql" || name.find(request.name) != std::string::npos;
+        }) == 1;
+    if (!names_one_file) throw;
+    throw InputError(resolve_migration_name(all, request.name, {}, "") +
+                     " is not applied on this tenant: nothing to undo; applied: " +
+                     (applied_names.empty() ? std::string("none") : shortened_list(applied_names, 10)));
+  }
   return request;
+}
+
+// The migrations applied after `name` (the one `down NAME` undoes), which stay.
+std::vector<std::string> applied_after(const migrations::MigrationSet& set,
+                                       const std::vector<ledger::AppliedMigration>& applied, const std::string& name) {
+  std::vector<std::string> later;
+  bool seen = false;
+  for (const auto& name_applied : applied_file_names(set, applied)) {
+    if (seen) later.push_back(name_applied);
+    seen = seen || name_applied == name;
+  }
+  return later;
 }
 
 }  // namespace
@@ -86,6 +114,11 @@ int rollback_tenant(const config::Settings& settings, const std::string& slug_or
       run_tenant(tenant, {preflight.key, settings, reporter}, [&](pg::Connection& db, TenantOutcome& result) {
         const auto applied = preflight.ledger.applied(db).value_or(std::vector<ledger::AppliedMigration>{});
         const auto selection = resolve(preflight.set, applied, request);
+        if (selection.kind == RollbackSelection::Kind::one) {
+          if (const auto later = applied_after(preflight.set, applied, selection.name); !later.empty())
+            reporter.warning(result.slug, selection.name + " is not the newest applied migration: " +
+                                              shortened_list(later) + " applied after it stay, and may depend on it");
+        }
         ReportSteps listener(reporter, result, /*rolling_back=*/true);
         roll_back(db, preflight.set, preflight.ledger, engine, selection, &listener);
         result.state = result.steps.empty() ? TenantState::up_to_date : TenantState::migrated;
@@ -112,15 +145,20 @@ int rollback_fleet(const config::Settings& settings, const FleetOptions& fleet, 
   std::map<std::string, int, std::greater<>> undo_count;     // migration -> tenants, newest first
   std::map<std::string, std::vector<std::string>> refusals;  // reason -> tenants
   std::vector<std::string> unreadable;
-  int to_roll_back = 0, nothing_to_do = 0;
+  int nothing_to_do = 0;
+  // Only the tenants the plan showed are rolled back, and only by the rows it showed.
+  std::vector<registry::TenantRecord> planned;
+  std::map<std::string, std::vector<int>> confirmed_ids;  // tenant id -> ledger row ids
+  std::map<std::string, int, std::greater<>> kept_late;   // kept although applied after one undone
   SilentReporter silent;
   FleetOptions read_only = fleet;
   read_only.fail_fast = false;
   run_fleet(preflight.pages(), total, read_only, silent, [&](const registry::TenantRecord& tenant) {
     std::vector<ledger::AppliedMigration> rows;
+    std::vector<ledger::AppliedMigration> applied;
     std::string refusal;
     auto outcome = run_tenant(tenant, {preflight.key, settings, silent}, [&](pg::Connection& db, TenantOutcome&) {
-      const auto applied = preflight.ledger.applied(db).value_or(std::vector<ledger::AppliedMigration>{});
+      applied = preflight.ledger.applied(db).value_or(std::vector<ledger::AppliedMigration>{});
       try {
         rows = plan_rollback(preflight.set, applied, selection);
       } catch (const InputError& error) {
@@ -137,11 +175,23 @@ int rollback_fleet(const config::Settings& settings, const FleetOptions& fleet, 
     } else if (rows.empty()) {
       ++nothing_to_do;
     } else {
-      ++to_roll_back;
-      for (const auto& row : rows) ++undo_count[preflight.set.find(row.name)->name];
+      planned.push_back(tenant);
+      auto& ids = confirmed_ids[tenant.id];
+      for (const auto& row : rows) {
+        ids.push_back(row.id);
+        ++undo_count[preflight.set.find(row.name)->name];
+      }
+      // A migration applied in the batch of one being undone (or later) whose name sorts before
+      // the target stays: the operator must know, it may belong to the deploy being undone.
+      const int first_batch =
+          std::min_element(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.batch < b.batch; })->batch;
+      for (const auto& row : applied)
+        if (row.batch >= first_batch && std::find(ids.begin(), ids.end(), row.id) == ids.end())
+          ++kept_late[preflight.set.find(row.name) ? preflight.set.find(row.name)->name : row.name];
     }
     return outcome;
   });
+  const int to_roll_back = static_cast<int>(planned.size());
   if (interrupt::requested()) interrupt::throw_if_requested();
   if (!refusals.empty()) {
     std::string reasons;
@@ -157,6 +207,10 @@ int rollback_fleet(const config::Settings& settings, const FleetOptions& fleet, 
                 (unreadable.empty() ? "" : ", " + std::to_string(unreadable.size()) + " unreadable"));
   for (const auto& [migration, tenants] : undo_count)
     reporter.line("  undo " + migration + " on " + plural(tenants, "tenant"));
+  for (const auto& [migration, tenants] : kept_late)
+    reporter.line("  keep " + migration + " on " + plural(tenants, "tenant") +
+                  ": applied with or after a migration being undone, but its name sorts before " + target +
+                  " (undo it with `migrate down --tenant X " + migration + "` if it belongs to the deploy)");
   if (!unreadable.empty()) {
     std::sort(unreadable.begin(), unreadable.end());
     reporter.line("Unreadable, not planned: " + shortened_list(unreadable));
@@ -175,15 +229,27 @@ int rollback_fleet(const config::Settings& settings, const FleetOptions& fleet, 
                plural(undo_total, "down section") + " in all)? [y/N]"))
     throw InputError("rollback not confirmed: nothing was changed");
 
-  reporter.run_started("rollback", total);
+  std::sort(planned.begin(), planned.end(),
+            [](const auto& a, const auto& b) { return std::tie(a.slug, a.id) < std::tie(b.slug, b.id); });
+  const TenantPages planned_pages = [&](const registry::PageCursor& after) {
+    return after.slug.empty() && after.id.empty() ? planned : std::vector<registry::TenantRecord>{};
+  };
+  FleetOptions chosen = fleet;
+  chosen.only.clear();  // the plan already applied --only, --exclude and --shard
+  chosen.exclude.clear();
+  chosen.shard.reset();
+  reporter.run_started("rollback", to_roll_back);
   const TenantAccess access{preflight.key, settings, reporter};
-  const auto summary = run_fleet(preflight.pages(), total, fleet, reporter, [&](const registry::TenantRecord& tenant) {
-    return run_tenant(tenant, access, [&](pg::Connection& db, TenantOutcome& result) {
-      ReportSteps listener(reporter, result, /*rolling_back=*/true);
-      roll_back(db, preflight.set, preflight.ledger, engine, selection, &listener);
-      result.state = result.steps.empty() ? TenantState::up_to_date : TenantState::migrated;
-    });
-  });
+  const auto summary =
+      run_fleet(planned_pages, to_roll_back, chosen, reporter, [&](const registry::TenantRecord& tenant) {
+        return run_tenant(tenant, access, [&](pg::Connection& db, TenantOutcome& result) {
+          ReportSteps listener(reporter, result, /*rolling_back=*/true);
+          auto confirmed = selection;
+          confirmed.confirmed_ids = confirmed_ids.at(tenant.id);
+          roll_back(db, preflight.set, preflight.ledger, engine, confirmed, &listener);
+          result.state = result.steps.empty() ? TenantState::up_to_date : TenantState::migrated;
+        });
+      });
   return exit_status_of(summary);
 }
 

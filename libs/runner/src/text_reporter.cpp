@@ -69,6 +69,9 @@ class TextReporter : public Reporter {
         if (baseline())
           print(fmt::format("{}: baselined, batch {}, {} migration{} recorded as applied without running them",
                             outcome.slug, outcome.batch, outcome.steps.size(), outcome.steps.size() == 1 ? "" : "s"));
+        else if (dry_run() && outcome.steps.empty())
+          print(fmt::format("{}: not checked: {} migration{} cannot be tried in a transaction", outcome.slug,
+                            outcome.not_checked, outcome.not_checked == 1 ? "" : "s"));
         else if (dry_run())
           print(fmt::format("{}: would succeed: {} migration{} applied and rolled back in {}{}", outcome.slug,
                             outcome.steps.size(), outcome.steps.size() == 1 ? "" : "s", ms_text(outcome.elapsed),

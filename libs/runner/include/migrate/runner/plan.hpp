@@ -33,15 +33,19 @@ struct RollbackSelection {
   Kind kind = Kind::last_batch;
   std::string name;  // a file name of the folder, for newer_than and one
   int steps = 0;
+  // The ledger rows (ids, in the order planned) the operator confirmed: when the ledger now
+  // gives others, the tenant is not rolled back (RunError).
+  std::optional<std::vector<int>> confirmed_ids;
   static RollbackSelection last() { return {}; }
-  static RollbackSelection every() { return {Kind::every_batch, {}, 0}; }
-  static RollbackSelection to(std::string name) { return {Kind::newer_than, std::move(name), 0}; }
-  static RollbackSelection newest_n(int steps) { return {Kind::newest, {}, steps}; }
-  static RollbackSelection only(std::string name) { return {Kind::one, std::move(name), 0}; }
+  static RollbackSelection every() { return {Kind::every_batch, {}, 0, {}}; }
+  static RollbackSelection to(std::string name) { return {Kind::newer_than, std::move(name), 0, {}}; }
+  static RollbackSelection newest_n(int steps) { return {Kind::newest, {}, steps, {}}; }
+  static RollbackSelection only(std::string name) { return {Kind::one, std::move(name), 0, {}}; }
 };
 
 // The ledger rows to roll back, newest (last applied) first, as `selection` says. Throws
-// InputError, before anything changes, when one has no down section or no file.
+// InputError, before anything changes, when one has no down section or no file, and RunError
+// when they are not the rows `selection.confirmed_ids` names.
 std::vector<ledger::AppliedMigration> plan_rollback(const migrations::MigrationSet& set,
                                                     const std::vector<ledger::AppliedMigration>& applied,
                                                     const RollbackSelection& selection);
