@@ -199,3 +199,28 @@ TEST_CASE(
   CHECK(fleet.ledger(tenant).size() == 1);
   CHECK(columns_of_items(fleet, tenant) == 2);
 }
+
+TEST_CASE("lockTimeoutMs 0 is no lock timeout: a blocked migration waits for the blocking transaction",
+          "[integration][lock_timeout]") {
+  TestFleet fleet("run:\n  lockWaitSeconds: 30\n  connectTimeoutSeconds: 5\n  lockTimeoutMs: 0\n");
+  fleet.write_migration("20250101000001_items.sql", create_items);
+  const auto tenant = fleet.add_tenant("acme-corp");
+  REQUIRE(fleet.migrate({"tenant", "acme-corp"}).exit_code == 0);
+  fleet.write_migration("20250101000002_items_flag.sql", "-- migrate:up\nALTER TABLE items ADD COLUMN flag bool;\n");
+  Blocker blocker(tenant);
+
+  auto run = fleet.spawn({"tenant", "acme-corp"});
+  // Blocked for longer than the default lock timeout would allow, as the server measures it.
+  support::wait_until("the migration to wait for the lock on items for 6 s", [&] {
+    return support::admin_exec("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + tenant.db +
+                               "' AND application_name = 'migrate' AND wait_event_type = 'Lock' AND "
+                               "query LIKE '%ALTER TABLE items%' AND now() - query_start > interval '6 s'")[0][0]
+               .as<int>() == 1;
+  });
+  blocker.release();
+  const auto result = finished(run);
+  INFO(result.all());
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.out, !Catch::Contains("retrying"));
+  CHECK(columns_of_items(fleet, tenant) == 3);
+}
