@@ -54,6 +54,8 @@ runner::EngineOptions engine_options(const Arguments& args, const config::Settin
   runner::EngineOptions options;
   options.tx_mode = args.tx_mode == "per-migration" ? runner::TxMode::per_migration : runner::TxMode::single;
   options.lock_wait = settings.lock_wait;
+  options.lock_timeout = settings.lock_timeout;
+  options.statement_timeout = settings.statement_timeout;
   return options;
 }
 

@@ -104,7 +104,8 @@ TEST_CASE("a tenant claimed by another replica is left to it, then checked curre
 
 TEST_CASE("a replica waits for the one that claimed a tenant, however long its migration takes",
           "[integration][claims]") {
-  TestFleet fleet("run:\n  lockWaitSeconds: 1\n");
+  TestFleet fleet(
+      "run:\n  lockWaitSeconds: 1\n  lockTimeoutMs: 0\n");  // the gate may be held past the default lock timeout
   fleet.write_migration("20250101000001_held.sql", held_by_test);
   const auto alpha = fleet.add_tenant("alpha");
   pqxx::connection test_lock(support::admin_conninfo(alpha.db));

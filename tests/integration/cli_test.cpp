@@ -194,8 +194,8 @@ TEST_CASE("cli: exit status 2, usage, configuration or input errors change nothi
        {"all-tenants", "--knexfile", bad_knexfile.string()},
        {},
        "migrate: error: " + bad_knexfile.string() +
-           ":4: test.run.concurency is not a known key (known: concurrency, connectTimeoutSeconds, lockWaitSeconds, "
-           "perHost)\n"},
+           ":4: test.run.concurency is not a known key (known: concurrency, connectTimeoutSeconds, lockTimeoutMs, "
+           "lockWaitSeconds, perHost, statementTimeoutMs)\n"},
       {"empty connection",
        {"all-tenants"},
        {{"CENTRAL_DATABASE_URL", ""}},

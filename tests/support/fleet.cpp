@@ -39,9 +39,10 @@ TestFleet::TestFleet(const std::string& knexfile_extra)
   std::filesystem::create_directories(migrations_dir());
   std::ofstream knexfile(dir_ / "knexfile.yaml");
   knexfile << "test:\n  connection: ${CENTRAL_DATABASE_URL}\n";
-  // Quick settings for tests, unless the test brings its own block.
+  // Quick settings for tests, unless the test brings its own block. No lock timeout: tests gate a
+  // migration on a lock they hold for as long as they need (lock_timeout_test.cpp tests it).
   if (knexfile_extra.find("run:") == std::string::npos)
-    knexfile << "  run:\n    lockWaitSeconds: 30\n    connectTimeoutSeconds: 5\n";
+    knexfile << "  run:\n    lockWaitSeconds: 30\n    connectTimeoutSeconds: 5\n    lockTimeoutMs: 0\n";
   if (knexfile_extra.find("retry:") == std::string::npos)
     knexfile << "  retry:\n    attempts: 2\n    initialDelayMs: 50\n    maxDelayMs: 200\n";
   std::istringstream extra(knexfile_extra);

@@ -112,6 +112,14 @@ TEST_CASE("bad knexfiles are refused naming file, line, environment and key", "[
     CHECK(error_of(path, "development") ==
           path.string() + ":4: development.run.concurrency must be a whole number, not 'many'");
   }
+  SECTION("a negative or non-numeric timeout") {
+    const auto negative = knexfile("development:\n  connection: x\n  run:\n    lockTimeoutMs: -1\n");
+    CHECK(error_of(negative, "development") ==
+          negative.string() + ":4: development.run.lockTimeoutMs must be between 0 and 86400000");
+    const auto words = knexfile("development:\n  connection: x\n  run:\n    statementTimeoutMs: 5s\n");
+    CHECK(error_of(words, "development") ==
+          words.string() + ":4: development.run.statementTimeoutMs must be a whole number, not '5s'");
+  }
   SECTION("a value that must be a string is a list") {
     const auto path = knexfile("development:\n  connection: x\n  tenants:\n    table: [a, b]\n");
     CHECK(error_of(path, "development") == path.string() + ":4: development.tenants.table must be a string");
@@ -280,6 +288,8 @@ TEST_CASE("without run, retry and central blocks the defaults of the README appl
   CHECK(settings.per_host == 0);
   CHECK(settings.lock_wait == std::chrono::seconds(60));
   CHECK(settings.connect_timeout == std::chrono::seconds(10));
+  CHECK(settings.lock_timeout == std::chrono::milliseconds(5000));
+  CHECK(settings.statement_timeout == std::chrono::milliseconds(0));
   CHECK(settings.retry.attempts == 5);
   CHECK(settings.retry.initial_delay == std::chrono::milliseconds(250));
   CHECK(settings.retry.max_delay == std::chrono::milliseconds(5000));
@@ -289,6 +299,7 @@ TEST_CASE("every run and retry setting of the example in the README is read", "[
   const auto path = knexfile(
       "production:\n  connection: host=db\n  central:\n    directory: db/central\n    tableName: central_ledger\n"
       "  run:\n    concurrency: 16\n    perHost: 8\n    lockWaitSeconds: 120\n    connectTimeoutSeconds: 3\n"
+      "    lockTimeoutMs: 3000\n    statementTimeoutMs: 600000\n"
       "  retry:\n    attempts: 6\n    initialDelayMs: 500\n    maxDelayMs: 10000\n");
   const auto settings = load_settings(path, "production");
   CHECK(settings.central_migrations.directory == path.parent_path() / "db/central");
@@ -297,6 +308,8 @@ TEST_CASE("every run and retry setting of the example in the README is read", "[
   CHECK(settings.per_host == 8);
   CHECK(settings.lock_wait == std::chrono::seconds(120));
   CHECK(settings.connect_timeout == std::chrono::seconds(3));
+  CHECK(settings.lock_timeout == std::chrono::milliseconds(3000));
+  CHECK(settings.statement_timeout == std::chrono::milliseconds(600000));
   CHECK(settings.retry.attempts == 6);
   CHECK(settings.retry.initial_delay == std::chrono::milliseconds(500));
   CHECK(settings.retry.max_delay == std::chrono::milliseconds(10000));
@@ -430,6 +443,7 @@ TEST_CASE("a value refused after NAME in dollar braces is expanded is shown as w
   const std::vector<std::pair<std::string, std::string>> cases = {
       {base + "  run:\n    concurrency: ${MIGRATE_TEST_SECRET}\n", "run.concurrency"},
       {base + "  retry:\n    maxDelayMs: \"1${MIGRATE_TEST_SECRET}\"\n", "retry.maxDelayMs"},
+      {base + "  run:\n    lockTimeoutMs: ${MIGRATE_TEST_SECRET}\n", "run.lockTimeoutMs"},
       {base + "  migrations:\n    tableName: x.${MIGRATE_TEST_SECRET}\n", "migrations.tableName"},
       {base + "  migrations:\n    legacyExtensions: [\"${MIGRATE_TEST_SECRET}\"]\n", "migrations.legacyExtensions"},
   };

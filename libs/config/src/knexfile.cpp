@@ -253,7 +253,9 @@ Settings load_settings(const std::filesystem::path& path, const std::string& env
   }
   if (const auto run = block["run"]) {
     reader.require_map(run, "run");
-    reader.reject_unknown(run, "run", {"concurrency", "perHost", "lockWaitSeconds", "connectTimeoutSeconds"});
+    reader.reject_unknown(
+        run, "run",
+        {"concurrency", "perHost", "lockWaitSeconds", "connectTimeoutSeconds", "lockTimeoutMs", "statementTimeoutMs"});
     if (run["concurrency"]) settings.concurrency = reader.number(run["concurrency"], "run.concurrency", 1, 256);
     if (run["perHost"]) settings.per_host = reader.number(run["perHost"], "run.perHost", 0, 256);
     if (run["lockWaitSeconds"])
@@ -261,6 +263,13 @@ Settings load_settings(const std::filesystem::path& path, const std::string& env
     if (run["connectTimeoutSeconds"])
       settings.connect_timeout =
           std::chrono::seconds(reader.number(run["connectTimeoutSeconds"], "run.connectTimeoutSeconds", 1, 600));
+    // Up to a day: PostgreSQL takes up to INT_MAX ms, and a longer wait is no timeout at all.
+    if (run["lockTimeoutMs"])
+      settings.lock_timeout =
+          std::chrono::milliseconds(reader.number(run["lockTimeoutMs"], "run.lockTimeoutMs", 0, 86400000));
+    if (run["statementTimeoutMs"])
+      settings.statement_timeout =
+          std::chrono::milliseconds(reader.number(run["statementTimeoutMs"], "run.statementTimeoutMs", 0, 86400000));
   }
   if (const auto retry = block["retry"]) {
     reader.require_map(retry, "retry");

@@ -10,6 +10,8 @@ namespace {
 
 constexpr const char* lock_not_available = "55P03";
 constexpr int held_by_knex = 1;
+// The wait for the ledger's lock is bounded by its own lock_timeout alone, not cut short by run.statementTimeoutMs.
+constexpr const char* no_statement_timeout = "SET LOCAL statement_timeout = 0";
 
 std::string key_text(const Ledger& ledger) {
   return std::to_string(advisory_key(ledger));
@@ -63,12 +65,16 @@ std::int64_t advisory_key(const Ledger& ledger) {
 std::vector<std::string> lock_in_transaction(pqxx::transaction_base& tx, const Ledger& ledger,
                                              std::chrono::milliseconds wait) {
   try {
+    // The session's own timeouts (run.lockTimeoutMs, run.statementTimeoutMs, set by the engine)
+    // come back once the lock is held: TO DEFAULT would give the server's instead.
+    const auto saved = tx.exec("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')")[0];
     // lock_timeout bounds both the advisory lock and a row lock knex may hold in its own transaction.
-    tx.exec("SET LOCAL lock_timeout = " + timeout_text(wait) + "; SELECT pg_advisory_xact_lock(" + key_text(ledger) +
-            ")");
+    tx.exec("SET LOCAL lock_timeout = " + timeout_text(wait) + "; " + no_statement_timeout +
+            "; SELECT pg_advisory_xact_lock(" + key_text(ledger) + ")");
     ledger.create_tables(tx);
     auto warnings = take_lock_row(tx, ledger, held_by_knex);
-    tx.exec("SET LOCAL lock_timeout TO DEFAULT");
+    tx.exec_params("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
+                   saved[0].c_str(), saved[1].c_str());
     return warnings;
   } catch (const pqxx::sql_error& error) {
     if (error.sqlstate() == lock_not_available) throw busy(ledger, wait);
@@ -83,11 +89,17 @@ void unlock_in_transaction(pqxx::transaction_base& tx, const Ledger& ledger) {
 SessionLock::SessionLock(pqxx::connection_base& db, const Ledger& ledger, std::chrono::milliseconds wait)
     : db_(db), ledger_(ledger) {
   try {
-    pqxx::nontransaction(db_).exec("SET lock_timeout = " + timeout_text(wait) + "; SELECT pg_advisory_lock(" +
-                                   key_text(ledger_) + "); RESET lock_timeout");
+    {
+      // In a transaction of its own so that SET LOCAL gives the session's own timeouts back
+      // (RESET would give the server's); the session-level advisory lock outlives it.
+      pqxx::work tx(db_);
+      tx.exec("SET LOCAL lock_timeout = " + timeout_text(wait) + "; " + no_statement_timeout +
+              "; SELECT pg_advisory_lock(" + key_text(ledger_) + ")");
+      tx.commit();
+    }
     try {
       pqxx::work tx(db_);
-      tx.exec("SET LOCAL lock_timeout = " + timeout_text(wait));
+      tx.exec("SET LOCAL lock_timeout = " + timeout_text(wait) + "; " + no_statement_timeout);
       ledger_.create_tables(tx);
       warnings_ = take_lock_row(tx, ledger_, held_by_migrate);
       tx.commit();

@@ -11,6 +11,7 @@
 #include "migrate/ledger/ledger_lock.hpp"
 #include "migrate/pg/errors.hpp"
 #include "migrate/registry/tenant_registry.hpp"
+#include "migrate/runner/lock_timeout.hpp"
 #include "migrate/runner/tenant_job.hpp"
 #include "preflight.hpp"
 #include "report_steps.hpp"
@@ -178,6 +179,8 @@ int migrate_central(const config::Settings& settings, const EngineOptions& engin
   try {
     try {
       migrate_up(db, set, ledger, engine, &listener);
+    } catch (const LockTimeoutError& error) {
+      throw with_blockers(db, error);
     } catch (...) {
       pg::rethrow_as_error(&db);
     }

@@ -13,6 +13,7 @@
 #include "migrate/pg/connection.hpp"
 #include "migrate/pg/errors.hpp"
 #include "migrate/runner/invalid_indexes.hpp"
+#include "migrate/runner/lock_timeout.hpp"
 #include "migrate/runner/plan.hpp"
 
 namespace migrate::runner {
@@ -66,6 +67,9 @@ void run_text(pqxx::transaction_base& tx, const MigrationFile& file, const std::
     throw MigrationError(migration_error(file, text_line, statement, error).what(), /*transient=*/true);
   } catch (const pqxx::failure& error) {
     interrupt::throw_if_requested();  // cancelled because the run was asked to stop
+    // Retried unless run alone, outside a transaction: what ran before it in its section stays.
+    if (is_lock_timeout(error))
+      throw LockTimeoutError(migration_error(file, text_line, statement, error).what(), sql, !statement);
     throw migration_error(file, text_line, statement, error);
   }
 }
@@ -224,6 +228,7 @@ EngineResult migrate_up(pqxx::connection_base& db, const migrations::MigrationSe
   const bool stale_lock = glance && glance->lock_value == ledger::held_by_migrate;
   if (plan.pending.empty() && !stale_lock) return {};
   pg::enable_dead_client_check(db);
+  set_migration_timeouts(db, options);
   if (needs_per_migration(options, plan)) return migrate_up_per_migration(db, set, ledger, options, listener);
   return migrate_up_single(db, set, ledger, options, listener);
 }
@@ -239,6 +244,7 @@ EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet
                                          [&](const auto& row) { return !set.find(row.name)->down->transaction; });
 
   pg::enable_dead_client_check(db);
+  set_migration_timeouts(db, options);
   EngineResult result;
   auto revert = [&](pqxx::transaction_base& tx, const ledger::AppliedMigration& row) {
     const auto& file = *set.find(row.name);
@@ -298,6 +304,7 @@ EngineResult apply_one(pqxx::connection_base& db, const migrations::MigrationSet
                        const EngineOptions& options, const migrations::MigrationFile& file, bool force,
                        StepListener* listener) {
   pg::enable_dead_client_check(db);
+  set_migration_timeouts(db, options);
   ledger::SessionLock lock(db, ledger, options.lock_wait);
   tell_warnings(listener, lock.warnings());
   const auto applied = [&] {

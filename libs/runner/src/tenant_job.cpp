@@ -4,6 +4,7 @@
 #include "migrate/core/interrupt.hpp"
 #include "migrate/crypto/password_cipher.hpp"
 #include "migrate/pg/errors.hpp"
+#include "migrate/runner/lock_timeout.hpp"
 #include "migrate/runner/retry.hpp"
 
 namespace migrate::runner {
@@ -23,6 +24,8 @@ void attempt(const registry::TenantRecord& tenant, const TenantAccess& access, c
   pg::Connection db(pg::Target::of(tenant.database), {access.settings.connect_timeout}, std::move(password));
   try {
     work(db, outcome);
+  } catch (const LockTimeoutError& error) {
+    throw with_blockers(db, error);  // its transaction is over: the connection can ask who held the lock
   } catch (...) {
     pg::rethrow_as_error(&db);
   }
@@ -56,7 +59,9 @@ TenantOutcome run_tenant(const registry::TenantRecord& tenant, const TenantAcces
     } catch (const Error& error) {
       if (!error.transient() || attempt_number >= policy.attempts) {
         std::string reason = error.what();
-        if (error.transient()) reason += " (gave up after " + std::to_string(attempt_number) + (attempt_number == 1 ? " attempt)" : " attempts)");
+        if (error.transient())
+          reason +=
+              " (gave up after " + std::to_string(attempt_number) + (attempt_number == 1 ? " attempt)" : " attempts)");
         return finish(TenantState::failed, reason);
       }
       const auto delay = backoff_delay(policy, attempt_number);

@@ -33,6 +33,10 @@ struct Settings {
   int concurrency = 8;                    // tenants in flight at once in all-tenants
   int per_host = 0;                       // at most this many per host:port; 0 = no cap
   std::chrono::seconds lock_wait{60};     // how long a busy tenant is waited for
+  // lock_timeout and statement_timeout of a migration's statements; 0 = none. A lock timeout is
+  // retried as `retry` says, a statement timeout is not.
+  std::chrono::milliseconds lock_timeout{5000};
+  std::chrono::milliseconds statement_timeout{0};
   std::chrono::seconds connect_timeout{10};
   RetryPolicy retry;
 };

@@ -23,6 +23,10 @@ enum class TxMode {
 struct EngineOptions {
   TxMode tx_mode = TxMode::single;
   std::chrono::milliseconds lock_wait{60000};
+  // lock_timeout and statement_timeout of the migrations' statements (0 = none), set on the
+  // session once there is work to do; the wait for the ledger's lock keeps `lock_wait`.
+  std::chrono::milliseconds lock_timeout{5000};
+  std::chrono::milliseconds statement_timeout{0};
   // A retry of a run that already committed migrations in this batch: the rest join it, when
   // it is still the newest batch.
   std::optional<int> continue_batch;
