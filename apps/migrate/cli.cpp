@@ -17,6 +17,8 @@
 #include "migrate/pg/target.hpp"
 #include "migrate/runner/baseline.hpp"
 #include "migrate/runner/commands.hpp"
+#include "migrate/runner/repair.hpp"
+#include "migrate/runner/validate.hpp"
 #include "signals.hpp"
 
 namespace migrate::cli {
@@ -39,6 +41,9 @@ struct Arguments {
   std::string shard;
   bool all_tenants = false;
   bool yes = false;
+  // Integrity: checksums, validate, repair.
+  bool allow_edited = false;
+  bool forget_missing = false;
 };
 
 config::Settings load(const Arguments& args) {
@@ -49,6 +54,7 @@ runner::EngineOptions engine_options(const Arguments& args, const config::Settin
   runner::EngineOptions options;
   options.tx_mode = args.tx_mode == "per-migration" ? runner::TxMode::per_migration : runner::TxMode::single;
   options.lock_wait = settings.lock_wait;
+  options.allow_edited = args.allow_edited;
   return options;
 }
 
@@ -152,6 +158,31 @@ int run(int argc, char** argv) {
 
   auto* encrypt = app.add_subcommand("encrypt", "encrypt one password read from standard input");
 
+  // Integrity: checksums, validate, repair.
+  const char* allow_edited_help = "apply even when applied migrations were edited since (see migrate validate)";
+  tenant->add_flag("--allow-edited", args.allow_edited, allow_edited_help);
+  all->add_flag("--allow-edited", args.allow_edited, allow_edited_help);
+  central->add_flag("--allow-edited", args.allow_edited, allow_edited_help);
+  auto* validate = app.add_subcommand(
+      "validate", "check ledgers against the files: edited, missing, out of order, locks, invalid indexes (read-only)");
+  validate->add_option("--tenant", args.tenant, "slug or id; without it, every active tenant");
+  validate->add_option("--concurrency", args.concurrency, "tenants read at once")->check(CLI::Range(1, 256));
+  auto* validate_tenant = validate->get_option("--tenant");
+  validate->add_option("--only", args.only, "only these slugs, comma-separated")->excludes(validate_tenant);
+  validate->add_option("--exclude", args.exclude, "all but these slugs, comma-separated")->excludes(validate_tenant);
+  auto* repair = app.add_subcommand(
+      "repair", "re-record checksums after a deliberate edit, forget vanished files, repair the lock table");
+  auto* repair_tenant = repair->add_option("--tenant", args.tenant, "slug or id of one tenant");
+  auto* repair_all = repair->add_flag("--all-tenants", args.all_tenants, "every active tenant");
+  repair_tenant->excludes(repair_all);
+  repair->add_flag("--forget-missing", args.forget_missing,
+                   "remove the ledger rows of applied migrations whose file is gone");
+  repair->add_flag("--yes", args.yes, "do not ask for confirmation");
+  repair->add_option("--concurrency", args.concurrency, "tenants in flight at once")->check(CLI::Range(1, 256));
+  repair->add_option("--only", args.only, "with --all-tenants: only these slugs, comma-separated")->needs(repair_all);
+  repair->add_option("--exclude", args.exclude, "with --all-tenants: all but these slugs, comma-separated")
+      ->needs(repair_all);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -168,6 +199,11 @@ int run(int argc, char** argv) {
 
   if (*baseline && args.tenant.empty() && !args.all_tenants) {
     std::cerr << "baseline: give --tenant <slug-or-id> or --all-tenants\nRun with --help for more information.\n";
+    return exit_input;
+  }
+
+  if (*repair && args.tenant.empty() && !args.all_tenants) {
+    std::cerr << "repair: give --tenant <slug-or-id> or --all-tenants\nRun with --help for more information.\n";
     return exit_input;
   }
 
@@ -210,6 +246,18 @@ int run(int argc, char** argv) {
     }
     if (*central) return runner::migrate_central(settings, engine, *make_reporter(args, true));
     if (*unlock) return runner::unlock_tenant(settings, args.tenant, *make_reporter(args, true));
+    // Integrity: checksums, validate, repair.
+    if (*validate) {
+      runner::ValidateRequest request{std::nullopt, fleet_options(args, settings), args.log_format == "json"};
+      if (!args.tenant.empty()) request.tenant = args.tenant;
+      return runner::validate(settings, request, *make_reporter(args, true));
+    }
+    if (*repair) {
+      runner::RepairRequest request{std::nullopt, fleet_options(args, settings), args.forget_missing};
+      if (!args.all_tenants) request.tenant = args.tenant;
+      return runner::repair(settings, request, *make_reporter(args, true),
+                            [&](const std::string& question) { return confirm(args, question); });
+    }
   } catch (const Error& error) {
     std::cerr << "migrate: error: " << printable(pg::scrub(error.what())) << '\n';
     return error.exit_status();

@@ -224,7 +224,7 @@ EngineResult record_baseline(pqxx::connection_base& db, const std::vector<const 
   if (!has_own_schema(tx, ledger)) throw no_tables();
   EngineResult result{1, {}};  // an empty ledger: the first batch
   for (const auto* file : files) {
-    ledger.record(tx, file->name, result.batch);
+    ledger.record(tx, file->name, result.batch, file->checksum);
     result.steps.push_back({file->name, std::chrono::milliseconds(0)});
   }
   ledger::unlock_in_transaction(tx, ledger);

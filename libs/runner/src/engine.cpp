@@ -12,6 +12,7 @@
 #include "migrate/pg/cancel.hpp"
 #include "migrate/pg/connection.hpp"
 #include "migrate/pg/errors.hpp"
+#include "migrate/runner/checksums.hpp"
 #include "migrate/runner/invalid_indexes.hpp"
 #include "migrate/runner/plan.hpp"
 
@@ -119,7 +120,7 @@ AppliedStep apply_alone(pqxx::connection_base& db, const ledger::Ledger& ledger,
   if (file.up.transaction) {
     pqxx::work tx(db);
     run_section(tx, file, file.up);
-    ledger.record(tx, file.name, batch);
+    ledger.record(tx, file.name, batch, file.checksum);
     tx.commit();
   } else {
     // Never cancelled by a stop request: a CREATE INDEX CONCURRENTLY cut short leaves an invalid
@@ -127,7 +128,7 @@ AppliedStep apply_alone(pqxx::connection_base& db, const ledger::Ledger& ledger,
     const pg::ShieldFromCancel shield(db);
     run_section_outside_transaction(db, file, file.up);
     pqxx::work tx(db);
-    ledger.record(tx, file.name, batch);
+    ledger.record(tx, file.name, batch, file.checksum);
     tx.commit();
   }
   return {file.name, since(start)};
@@ -138,6 +139,12 @@ EngineResult migrate_up_per_migration(pqxx::connection_base& db, const migration
                                       StepListener* listener) {
   ledger::SessionLock lock(db, ledger, options.lock_wait);
   tell_warnings(listener, lock.warnings());
+  {
+    pqxx::work tx(db);
+    const auto recorded = record_missing_checksums(tx, set, ledger);
+    tx.commit();
+    tell_warnings(listener, recorded);
+  }
   const UpPlan plan = [&] {
     pqxx::read_transaction tx(db);
     return plan_up(set, ledger.applied(tx), options.continue_batch);
@@ -161,6 +168,7 @@ EngineResult migrate_up_single(pqxx::connection_base& db, const migrations::Migr
                                const ledger::Ledger& ledger, const EngineOptions& options, StepListener* listener) {
   pqxx::work tx(db);
   tell_warnings(listener, ledger::lock_in_transaction(tx, ledger, options.lock_wait));
+  tell_warnings(listener, record_missing_checksums(tx, set, ledger));
   const UpPlan plan = plan_up(set, ledger.applied(tx), options.continue_batch);
   EngineResult result{plan.next_batch, {}};
   if (plan.pending.empty()) {  // another runner got there first, or a dead one's lock row was cleared
@@ -177,7 +185,7 @@ EngineResult migrate_up_single(pqxx::connection_base& db, const migrations::Migr
     interrupt::throw_if_requested();
     const auto start = Clock::now();
     run_section(tx, *file, file->up);
-    ledger.record(tx, file->name, plan.next_batch);
+    ledger.record(tx, file->name, plan.next_batch, file->checksum);
     result.steps.push_back({file->name, since(start)});
   }
   ledger::unlock_in_transaction(tx, ledger);
@@ -199,7 +207,13 @@ EngineResult migrate_up(pqxx::connection_base& db, const migrations::MigrationSe
     for (const auto& name : glance->names) applied.push_back({0, name, 0, {}});
   const UpPlan plan = plan_up(set, applied);
   const bool stale_lock = glance && glance->lock_value == ledger::held_by_migrate;
-  if (plan.pending.empty() && !stale_lock) return {};
+  const auto checked = glance ? check_checksums(set, glance->names, glance->checksums) : ChecksumCheck{};
+  if (!checked.edited.empty()) {
+    if (!options.allow_edited) throw EditedError(checked.edited);
+    tell_warnings(listener, {"going on (--allow-edited) although applied migration(s) were edited: " +
+                             describe_edited(checked.edited)});
+  }
+  if (plan.pending.empty() && !stale_lock && checked.unrecorded.empty()) return {};
   pg::enable_dead_client_check(db);
   if (needs_per_migration(options, plan)) return migrate_up_per_migration(db, set, ledger, options, listener);
   return migrate_up_single(db, set, ledger, options, listener);

@@ -25,6 +25,8 @@ struct EngineOptions {
   // A retry of a run that already committed migrations in this batch: the rest join it, when
   // it is still the newest batch.
   std::optional<int> continue_batch;
+  // Apply even when applied files were edited since (see checksums.hpp); the default refuses.
+  bool allow_edited = false;
 };
 
 // A migration's own SQL failed. Not retried, unless `transient` (a deadlock or serialization
@@ -50,7 +52,9 @@ struct EngineResult {
 };
 
 // Applies every pending migration as one batch. With nothing pending it costs one query and
-// takes no lock; otherwise the plan is made again under the lock.
+// takes no lock; otherwise the plan is made again under the lock. Refuses (EditedError) when an
+// applied file was edited since, unless options.allow_edited; records the checksums of applied
+// migrations that have none (the first run after knex, or after an upgrade).
 EngineResult migrate_up(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
                         const EngineOptions& options, StepListener* listener);
 
