@@ -21,8 +21,7 @@ nlohmann::json knex(const std::vector<std::string>& args, const support::Tenant&
     FAIL("knex is not installed: scripts/test.sh runs `npm ci` in tests/knex");
   std::vector<std::string> argv = {"/usr/bin/env", "node", knex_dir + "/knex_check.js"};
   argv.insert(argv.end(), args.begin(), args.end());
-  const auto result =
-      support::Process(argv, {{"PGUSER", tenant.role}, {"PGPASSWORD", tenant.password}}).wait();
+  const auto result = support::Process(argv, {{"PGUSER", tenant.role}, {"PGPASSWORD", tenant.password}}).wait();
   INFO(result.all());
   REQUIRE(result.exit_code == 0);
   return nlohmann::json::parse(result.out);

@@ -7,8 +7,7 @@
 
 using support::TestFleet;
 
-TEST_CASE("repair removes the ledger row of a vanished file only with --forget-missing",
-          "[integration][repair]") {
+TEST_CASE("repair removes the ledger row of a vanished file only with --forget-missing", "[integration][repair]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 2);
   const auto tenant = fleet.add_tenant("acme-corp");

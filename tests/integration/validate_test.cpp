@@ -2,6 +2,7 @@
 // and the whole story of an applied file edited: found, refused by a run, accepted after repair.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "support/cluster.hpp"
@@ -12,7 +13,8 @@ using support::TestFleet;
 
 namespace {
 
-const std::string edited_text = "-- migrate:up\nCREATE TABLE t1 (id int, note text);\n-- migrate:down\nDROP TABLE t1;\n";
+const std::string edited_text =
+    "-- migrate:up\nCREATE TABLE t1 (id int, note text);\n-- migrate:down\nDROP TABLE t1;\n";
 
 std::string joined(const std::vector<std::string>& statements) {
   std::string text;
@@ -89,9 +91,10 @@ TEST_CASE("an applied file edited since is found by validate, refused by a run, 
   CHECK_THAT(allowed.out, Catch::Contains("globex: warning: going on (--allow-edited)"));
 }
 
-TEST_CASE("validate finds missing files, pending files older than the newest applied, a lock left set and an invalid "
-          "index",
-          "[integration][validate]") {
+TEST_CASE(
+    "validate finds missing files, pending files older than the newest applied, a lock left set and an invalid "
+    "index",
+    "[integration][validate]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
   fleet.write_simple_migrations(3, 2);
@@ -107,14 +110,15 @@ TEST_CASE("validate finds missing files, pending files older than the newest app
   const auto text = fleet.migrate({"validate", "--concurrency", "2"});
   INFO(text.all());
   CHECK(text.exit_code == 1);
-  CHECK_THAT(text.out,
-             Catch::Contains("acme-corp: applied but missing from ") &&
-                 Catch::Contains("20250101000004_create_t4.sql (knex calls this a corrupt migration directory") &&
-                 Catch::Contains("acme-corp: pending but older than the newest applied migration: "
-                                 "20250101000002_create_t2.sql") &&
-                 Catch::Contains("acme-corp: knex_migrations_lock is set (is_locked = 2) by a migrate runner that died") &&
-                 Catch::Contains("acme-corp: invalid index \"public\".\"dup_x\"") && Catch::Contains("globex: valid") &&
-                 Catch::Contains("Total: 2 tenants: 1 valid, 1 with findings, 0 unreadable"));
+  CHECK_THAT(
+      text.out,
+      Catch::Contains("acme-corp: applied but missing from ") &&
+          Catch::Contains("20250101000004_create_t4.sql (knex calls this a corrupt migration directory") &&
+          Catch::Contains("acme-corp: pending but older than the newest applied migration: "
+                          "20250101000002_create_t2.sql") &&
+          Catch::Contains("acme-corp: knex_migrations_lock is set (is_locked = 2) by a migrate runner that died") &&
+          Catch::Contains("acme-corp: invalid index \"public\".\"dup_x\"") && Catch::Contains("globex: valid") &&
+          Catch::Contains("Total: 2 tenants: 1 valid, 1 with findings, 0 unreadable"));
 
   const auto json = fleet.migrate({"--log-format", "json", "validate", "--tenant", "acme-corp"});
   INFO(json.all());

@@ -23,8 +23,8 @@ TEST_CASE("a migration's checksum is its up section's: a file saved with CRLF or
   const auto file = parse_migration("20250101000001_a.sql",
                                     "-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\nDROP TABLE a;\n");
   CHECK(file.checksum == section_checksum("CREATE TABLE a (id int);\n"));
-  const auto crlf = parse_migration("20250101000001_a.sql",
-                                    "-- migrate:up\r\nCREATE TABLE a (id int);\r\n-- migrate:down\r\nDROP TABLE a;\r\n");
+  const auto crlf = parse_migration(
+      "20250101000001_a.sql", "-- migrate:up\r\nCREATE TABLE a (id int);\r\n-- migrate:down\r\nDROP TABLE a;\r\n");
   CHECK(crlf.checksum == file.checksum);
   const auto down_edited = parse_migration(
       "20250101000001_a.sql", "-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\nDROP TABLE IF EXISTS a;\n");

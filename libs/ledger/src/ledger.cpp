@@ -96,8 +96,10 @@ void Ledger::create_tables(pqxx::transaction_base& tx) const {
   tx.exec("CREATE TABLE IF NOT EXISTS " + quoted_table_ +
           " (id serial PRIMARY KEY, name varchar(255), batch integer, migration_time timestamptz);"
           "CREATE TABLE IF NOT EXISTS " +
-          quoted_lock_table_ + " (index serial PRIMARY KEY, is_locked integer);"
-          "CREATE TABLE IF NOT EXISTS " + quoted_checksum_table_ +
+          quoted_lock_table_ +
+          " (index serial PRIMARY KEY, is_locked integer);"
+          "CREATE TABLE IF NOT EXISTS " +
+          quoted_checksum_table_ +
           " (name varchar(255) PRIMARY KEY, checksum text NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now())");
 }
 
@@ -120,8 +122,12 @@ void Ledger::erase(pqxx::transaction_base& tx, int id) const {
   tx.exec_params("WITH gone AS (DELETE FROM " + quoted_table_ +
                      " WHERE id = $1 RETURNING name), file AS (SELECT regexp_replace(name, '\\.[^.]*$', '') || "
                      "'.sql' AS name FROM gone) "
-                     "DELETE FROM " + quoted_checksum_table_ + " c USING file WHERE c.name = file.name AND NOT EXISTS "
-                     "(SELECT FROM " + quoted_table_ + " l WHERE l.id <> $1 AND regexp_replace(l.name, '\\.[^.]*$', '') "
+                     "DELETE FROM " +
+                     quoted_checksum_table_ +
+                     " c USING file WHERE c.name = file.name AND NOT EXISTS "
+                     "(SELECT FROM " +
+                     quoted_table_ +
+                     " l WHERE l.id <> $1 AND regexp_replace(l.name, '\\.[^.]*$', '') "
                      "|| '.sql' = file.name)",
                  id);
 }

@@ -69,16 +69,17 @@ std::vector<std::string> lines_of(const TenantResult& result, bool forget_missin
   for (const auto& change : result.repair.changes) lines.push_back(result.slug + ": " + change);
   for (const auto& left : result.repair.left) lines.push_back(result.slug + ": " + left);
   if (!result.repair.left.empty() && !forget_missing)
-    lines.push_back(result.slug +
-                    ": left in the ledger: restore the file(s), or run repair with --forget-missing to remove their rows");
+    lines.push_back(
+        result.slug +
+        ": left in the ledger: restore the file(s), or run repair with --forget-missing to remove their rows");
   if (result.repair.changes.empty() && result.repair.left.empty()) lines.push_back(result.slug + ": nothing to repair");
   return lines;
 }
 
 }  // namespace
 
-TenantRepair repair_tenant(pqxx::connection_base& db, const migrations::MigrationSet& set,
-                           const ledger::Ledger& ledger, bool forget_missing, std::chrono::milliseconds lock_wait) {
+TenantRepair repair_tenant(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
+                           bool forget_missing, std::chrono::milliseconds lock_wait) {
   TenantRepair result;
   pqxx::work tx(db);
   if (!exists(tx, ledger.quoted_table())) return result;  // never migrated: nothing to repair, nothing created
@@ -152,24 +153,22 @@ int repair(const config::Settings& settings, const RepairRequest& request, Repor
   }
 
   const int total = preflight.selected_count(request.fleet);
-  if (total > 0 &&
-      !confirm("Repair " + std::to_string(total) + " tenant(s): re-record the checksums of edited files" +
-               (request.forget_missing ? ", remove the ledger rows of vanished files" : "") +
-               " and repair the lock tables? [y/N]"))
+  if (total > 0 && !confirm("Repair " + std::to_string(total) + " tenant(s): re-record the checksums of edited files" +
+                            (request.forget_missing ? ", remove the ledger rows of vanished files" : "") +
+                            " and repair the lock tables? [y/N]"))
     throw InputError("repair not confirmed: nothing was changed");
   std::mutex mutex;
   std::vector<TenantResult> results;
   Silent silent;
   FleetOptions fleet = request.fleet;
   fleet.fail_fast = false;
-  const auto summary =
-      run_fleet(preflight.pages(), total, fleet, silent, [&](const registry::TenantRecord& tenant) {
-        TenantResult result;
-        auto outcome = work(tenant, silent, result);
-        std::lock_guard lock(mutex);
-        results.push_back(std::move(result));
-        return outcome;
-      });
+  const auto summary = run_fleet(preflight.pages(), total, fleet, silent, [&](const registry::TenantRecord& tenant) {
+    TenantResult result;
+    auto outcome = work(tenant, silent, result);
+    std::lock_guard lock(mutex);
+    results.push_back(std::move(result));
+    return outcome;
+  });
   std::sort(results.begin(), results.end(), [](const auto& a, const auto& b) { return a.slug < b.slug; });
   int repaired = 0, clean = 0, failed = 0;
   for (const auto& result : results) {

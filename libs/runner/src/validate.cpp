@@ -83,9 +83,9 @@ TenantValidation validate_tenant(pqxx::connection_base& db, const migrations::Mi
   if (glance) {
     const auto checked = check_checksums(set, glance->names, glance->checksums);
     for (const auto& file : checked.edited)
-      result.findings.push_back({"edited", file.name,
-                                 "edited since it was applied: " + describe_edited({file}) +
-                                     " (to accept the edit: migrate repair)"});
+      result.findings.push_back(
+          {"edited", file.name,
+           "edited since it was applied: " + describe_edited({file}) + " (to accept the edit: migrate repair)"});
     if (!checked.unrecorded.empty())
       result.notes.push_back(std::to_string(checked.unrecorded.size()) +
                              " applied migration(s) have no checksum yet (applied by knex or before checksums "
@@ -173,9 +173,9 @@ int validate(const config::Settings& settings, const ValidateRequest& request, R
     ++(!result.unreadable.empty() ? unreadable : result.validation.findings.empty() ? valid : with_findings);
   }
   if (request.json) {
-    nlohmann::json object{{"event", "validate_summary"},   {"tenants", results.size()},
-                          {"valid", valid},                {"with_findings", with_findings},
-                          {"unreadable", unreadable},      {"not_started", summary.not_started}};
+    nlohmann::json object{
+        {"event", "validate_summary"},    {"tenants", results.size()}, {"valid", valid},
+        {"with_findings", with_findings}, {"unreadable", unreadable},  {"not_started", summary.not_started}};
     if (!summary.listing_error.empty()) object["listing_error"] = summary.listing_error;
     std::cout << object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   } else {

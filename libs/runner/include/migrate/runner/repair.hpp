@@ -26,8 +26,8 @@ struct TenantRepair {
 };
 
 // One tenant's repair. Throws ledger::BusyError when a migrate runner holds the tenant.
-TenantRepair repair_tenant(pqxx::connection_base& db, const migrations::MigrationSet& set,
-                           const ledger::Ledger& ledger, bool forget_missing, std::chrono::milliseconds lock_wait);
+TenantRepair repair_tenant(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
+                           bool forget_missing, std::chrono::milliseconds lock_wait);
 
 struct RepairRequest {
   std::optional<std::string> tenant;  // nothing: every active tenant `fleet` selects

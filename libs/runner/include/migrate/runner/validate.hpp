@@ -24,7 +24,7 @@ struct Finding {
 };
 
 struct TenantValidation {
-  std::vector<Finding> findings;  // each one fails validate
+  std::vector<Finding> findings;   // each one fails validate
   std::vector<std::string> notes;  // worth saying, not wrong (checksums not yet recorded)
 };
 
