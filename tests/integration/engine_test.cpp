@@ -75,7 +75,7 @@ TEST_CASE("with something pending the plan is made again under the lock", "[inte
       if (statements[i].find(text) != std::string::npos) return static_cast<int>(i);
     return -1;
   };
-  const int fast_read = position("SELECT name, NULL::integer FROM \"knex_migrations\"");
+  const int fast_read = position("SELECT name, NULL::integer, NULL::text FROM \"knex_migrations\"");
   const int lock = position("pg_advisory_xact_lock");
   const int locked_read = position("SELECT id, name, batch, migration_time FROM \"knex_migrations\"");
   const int applied = position("CREATE TABLE t2");

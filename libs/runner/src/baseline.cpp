@@ -80,9 +80,9 @@ bool has_own_schema(pqxx::transaction_base& tx, const ledger::Ledger& ledger) {
       .exec_params(
           "SELECT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
           "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND n.nspname <> 'information_schema' "
-          "AND n.nspname NOT LIKE 'pg\\_%' AND c.relname NOT IN ($1, $2, $3, $4))",
+          "AND n.nspname NOT LIKE 'pg\\_%' AND c.relname NOT IN ($1, $2, $3, $4, $5))",
           ledger.table_name(), ledger.lock_table_name(), ledger.table_name() + "_id_seq",
-          ledger.lock_table_name() + "_index_seq")[0][0]
+          ledger.lock_table_name() + "_index_seq", ledger.checksum_table_name())[0][0]
       .as<bool>();
 }
 
