@@ -31,7 +31,7 @@ TEST_CASE("repair removes the ledger row of a vanished file only with --forget-m
   CHECK(fleet.migrate({"validate", "--tenant", "acme-corp"}).exit_code == 0);
 }
 
-TEST_CASE("repair leaves knex's lock table with one row, not set", "[integration][repair][lock]") {
+TEST_CASE("repair leaves the lock table of knex with one row, not set", "[integration][repair][lock]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
   const auto tenant = fleet.add_tenant("acme-corp");

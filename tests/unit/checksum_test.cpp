@@ -18,8 +18,9 @@ TEST_CASE("section_checksum reads CRLF and CR line endings as LF", "[checksum]")
   CHECK(section_checksum("CREATE TABLE t (id int);\n\nSELECT 1;\n") != lf);  // a blank line is an edit
 }
 
-TEST_CASE("a migration's checksum is its up section's: a file saved with CRLF or a down section edited keeps it",
-          "[checksum]") {
+TEST_CASE(
+    "the checksum of a migration is that of its up section: a file saved with CRLF or a down section edited keeps it",
+    "[checksum]") {
   const auto file = parse_migration("20250101000001_a.sql",
                                     "-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\nDROP TABLE a;\n");
   CHECK(file.checksum == section_checksum("CREATE TABLE a (id int);\n"));
