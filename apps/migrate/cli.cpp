@@ -18,6 +18,8 @@
 #include "migrate/runner/baseline.hpp"
 #include "migrate/runner/commands.hpp"
 #include "migrate/runner/targeted.hpp"
+#include "migrate/runner/repair.hpp"
+#include "migrate/runner/validate.hpp"
 #include "signals.hpp"
 
 namespace migrate::cli {
@@ -44,6 +46,9 @@ struct Arguments {
   bool force = false;
   std::string to;
   int steps = 0;
+  // Integrity: checksums, validate, repair.
+  bool allow_edited = false;
+  bool forget_missing = false;
 };
 
 config::Settings load(const Arguments& args) {
@@ -56,6 +61,7 @@ runner::EngineOptions engine_options(const Arguments& args, const config::Settin
   options.lock_wait = settings.lock_wait;
   options.lock_timeout = settings.lock_timeout;
   options.statement_timeout = settings.statement_timeout;
+  options.allow_edited = args.allow_edited;
   return options;
 }
 
@@ -197,6 +203,32 @@ int run(int argc, char** argv) {
 
   auto* encrypt = app.add_subcommand("encrypt", "encrypt one password read from standard input");
 
+  // Integrity: checksums, validate, repair.
+  const char* allow_edited_help = "apply even when applied migrations were edited since (see migrate validate)";
+  tenant->add_flag("--allow-edited", args.allow_edited, allow_edited_help);
+  all->add_flag("--allow-edited", args.allow_edited, allow_edited_help);
+  central->add_flag("--allow-edited", args.allow_edited, allow_edited_help);
+  up->add_flag("--allow-edited", args.allow_edited, allow_edited_help);
+  auto* validate = app.add_subcommand(
+      "validate", "check ledgers against the files: edited, missing, out of order, locks, invalid indexes (read-only)");
+  validate->add_option("--tenant", args.tenant, "slug or id; without it, every active tenant");
+  validate->add_option("--concurrency", args.concurrency, "tenants read at once")->check(CLI::Range(1, 256));
+  auto* validate_tenant = validate->get_option("--tenant");
+  validate->add_option("--only", args.only, "only these slugs, comma-separated")->excludes(validate_tenant);
+  validate->add_option("--exclude", args.exclude, "all but these slugs, comma-separated")->excludes(validate_tenant);
+  auto* repair = app.add_subcommand(
+      "repair", "re-record checksums after a deliberate edit, forget vanished files, repair the lock table");
+  auto* repair_tenant = repair->add_option("--tenant", args.tenant, "slug or id of one tenant");
+  auto* repair_all = repair->add_flag("--all-tenants", args.all_tenants, "every active tenant");
+  repair_tenant->excludes(repair_all);
+  repair->add_flag("--forget-missing", args.forget_missing,
+                   "remove the ledger rows of applied migrations whose file is gone");
+  repair->add_flag("--yes", args.yes, "do not ask for confirmation");
+  repair->add_option("--concurrency", args.concurrency, "tenants in flight at once")->check(CLI::Range(1, 256));
+  repair->add_option("--only", args.only, "with --all-tenants: only these slugs, comma-separated")->needs(repair_all);
+  repair->add_option("--exclude", args.exclude, "with --all-tenants: all but these slugs, comma-separated")
+      ->needs(repair_all);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -229,6 +261,11 @@ int run(int argc, char** argv) {
     return exit_input;
   }
 
+  if (*repair && args.tenant.empty() && !args.all_tenants) {
+    std::cerr << "repair: give --tenant <slug-or-id> or --all-tenants\nRun with --help for more information.\n";
+    return exit_input;
+  }
+
   try {
     if (*encrypt) {
       // Reading a password cannot be cancelled: on a signal, give the terminal its echo back and go.
@@ -251,12 +288,12 @@ int run(int argc, char** argv) {
     }
     const auto engine = engine_options(args, settings);
     if (*tenant) {
-      if (args.dry_run) return runner::dry_run_tenant(settings, args.tenant, *make_reporter(args, true));
+      if (args.dry_run) return runner::dry_run_tenant(settings, args.tenant, engine, *make_reporter(args, true));
       return runner::migrate_tenant(settings, args.tenant, engine, *make_reporter(args, true));
     }
     if (*all) {
       const auto fleet = fleet_options(args, settings);
-      if (args.dry_run) return runner::dry_run_fleet(settings, fleet, *make_reporter(args, false));
+      if (args.dry_run) return runner::dry_run_fleet(settings, fleet, engine, *make_reporter(args, false));
       return runner::migrate_all_tenants(settings, fleet, engine, !args.no_claims, *make_reporter(args, false));
     }
     if (*rollback) {
@@ -291,6 +328,18 @@ int run(int argc, char** argv) {
     }
     if (*central) return runner::migrate_central(settings, engine, *make_reporter(args, true));
     if (*unlock) return runner::unlock_tenant(settings, args.tenant, *make_reporter(args, true));
+    // Integrity: checksums, validate, repair.
+    if (*validate) {
+      runner::ValidateRequest request{std::nullopt, fleet_options(args, settings), args.log_format == "json"};
+      if (!args.tenant.empty()) request.tenant = args.tenant;
+      return runner::validate(settings, request, *make_reporter(args, true));
+    }
+    if (*repair) {
+      runner::RepairRequest request{std::nullopt, fleet_options(args, settings), args.forget_missing};
+      if (!args.all_tenants) request.tenant = args.tenant;
+      return runner::repair(settings, request, *make_reporter(args, true),
+                            [&](const std::string& question) { return confirm(args, question); });
+    }
   } catch (const Error& error) {
     std::cerr << "migrate: error: " << printable(pg::scrub(error.what())) << '\n';
     return error.exit_status();

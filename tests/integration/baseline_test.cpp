@@ -124,8 +124,9 @@ TEST_CASE("baseline: a tenant restored from a dump is recorded up to the last mi
     CHECK(run.exit_code == 0);
     CHECK_THAT(run.out, Catch::Contains("restored: up to date"));
     CHECK(log.statements(restored.role) ==
-          std::vector<std::string>{"SELECT name, NULL::integer FROM \"knex_migrations\" UNION ALL SELECT NULL, "
-                                   "max(is_locked) FROM \"knex_migrations_lock\""});
+          std::vector<std::string>{"SELECT name, NULL::integer, NULL::text FROM \"knex_migrations\" UNION ALL SELECT "
+                                   "NULL, max(is_locked), NULL FROM \"knex_migrations_lock\" UNION ALL SELECT name, "
+                                   "NULL, checksum FROM \"knex_migrations_checksums\""});
   }
   CHECK(runs(fleet, restored) == std::vector<int>{1, 2, 3});
 

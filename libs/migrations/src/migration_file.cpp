@@ -1,5 +1,7 @@
 #include "migrate/migrations/migration_file.hpp"
 
+#include <openssl/evp.h>
+
 #include <regex>
 #include <sstream>
 
@@ -51,6 +53,30 @@ bool is_snake_case_file_name(const std::string& file_name) {
   return std::regex_match(file_name, snake_case_form);
 }
 
+std::string section_checksum(std::string_view sql) {
+  std::string text;
+  text.reserve(sql.size());
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    if (sql[i] != '\r') {
+      text += sql[i];
+    } else {
+      text += '\n';
+      if (i + 1 < sql.size() && sql[i + 1] == '\n') ++i;
+    }
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("SHA-256 failed");
+  static constexpr char hex_digits[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += hex_digits[digest[i] >> 4];
+    hex += hex_digits[digest[i] & 0xf];
+  }
+  return hex;
+}
+
 MigrationFile parse_migration(const std::filesystem::path& path, const std::string& text) {
   MigrationFile file;
   file.path = path;
@@ -86,6 +112,7 @@ MigrationFile parse_migration(const std::filesystem::path& path, const std::stri
   if (split_statements(up->sql).empty())
     throw InputError(path.string() + ":" + std::to_string(up->first_line) + ": the up section is empty");
   file.up = std::move(*up);
+  file.checksum = section_checksum(file.up.sql);
   if (down && !split_statements(down->sql).empty()) file.down = std::move(*down);
   return file;
 }

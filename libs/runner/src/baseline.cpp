@@ -80,9 +80,9 @@ bool has_own_schema(pqxx::transaction_base& tx, const ledger::Ledger& ledger) {
       .exec_params(
           "SELECT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
           "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND n.nspname <> 'information_schema' "
-          "AND n.nspname NOT LIKE 'pg\\_%' AND c.relname NOT IN ($1, $2, $3, $4))",
+          "AND n.nspname NOT LIKE 'pg\\_%' AND c.relname NOT IN ($1, $2, $3, $4, $5))",
           ledger.table_name(), ledger.lock_table_name(), ledger.table_name() + "_id_seq",
-          ledger.lock_table_name() + "_index_seq")[0][0]
+          ledger.lock_table_name() + "_index_seq", ledger.checksum_table_name())[0][0]
       .as<bool>();
 }
 
@@ -224,7 +224,7 @@ EngineResult record_baseline(pqxx::connection_base& db, const std::vector<const 
   if (!has_own_schema(tx, ledger)) throw no_tables();
   EngineResult result{1, {}};  // an empty ledger: the first batch
   for (const auto* file : files) {
-    ledger.record(tx, file->name, result.batch);
+    ledger.record(tx, file->name, result.batch, file->checksum);
     result.steps.push_back({file->name, std::chrono::milliseconds(0)});
   }
   ledger::unlock_in_transaction(tx, ledger);

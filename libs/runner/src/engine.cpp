@@ -12,6 +12,7 @@
 #include "migrate/pg/cancel.hpp"
 #include "migrate/pg/connection.hpp"
 #include "migrate/pg/errors.hpp"
+#include "migrate/runner/checksums.hpp"
 #include "migrate/runner/invalid_indexes.hpp"
 #include "migrate/runner/lock_timeout.hpp"
 #include "migrate/runner/plan.hpp"
@@ -100,6 +101,20 @@ void run_section_outside_transaction(pqxx::connection_base& db, const MigrationF
   if (failure) throw *failure;
 }
 
+// Flyway's validate-on-migrate: applied files edited since are refused (EditedError), unless
+// --allow-edited, which goes on with a warning.
+ChecksumCheck refuse_edited(const migrations::MigrationSet& set, const std::optional<ledger::Glance>& glance,
+                            const EngineOptions& options, StepListener* listener) {
+  auto checked = glance ? check_checksums(set, glance->names, glance->checksums) : ChecksumCheck{};
+  if (!checked.edited.empty()) {
+    if (!options.allow_edited) throw EditedError(checked.edited);
+    if (listener)
+      listener->warning("going on (--allow-edited) although applied migration(s) were edited: " +
+                        describe_edited(checked.edited));
+  }
+  return checked;
+}
+
 void tell_pending(StepListener* listener, const UpPlan& plan) {
   if (!listener) return;
   listener->pending(static_cast<int>(plan.pending.size()));
@@ -131,7 +146,7 @@ AppliedStep apply_alone(pqxx::connection_base& db, const ledger::Ledger& ledger,
   const auto start = Clock::now();
   const auto record = [&](pqxx::transaction_base& tx) {
     for (const int id : replaced) ledger.erase(tx, id);
-    ledger.record(tx, file.name, batch);
+    ledger.record(tx, file.name, batch, file.checksum);
   };
   if (file.up.transaction) {
     pqxx::work tx(db);
@@ -165,6 +180,12 @@ EngineResult migrate_up_per_migration(pqxx::connection_base& db, const migration
                                       StepListener* listener) {
   ledger::SessionLock lock(db, ledger, options.lock_wait);
   tell_warnings(listener, lock.warnings());
+  {
+    pqxx::work tx(db);
+    const auto recorded = record_missing_checksums(tx, set, ledger);
+    tx.commit();
+    tell_warnings(listener, recorded);
+  }
   const UpPlan plan = [&] {
     pqxx::read_transaction tx(db);
     return plan_up(set, ledger.applied(tx), options.continue_batch);
@@ -188,6 +209,7 @@ EngineResult migrate_up_single(pqxx::connection_base& db, const migrations::Migr
                                const ledger::Ledger& ledger, const EngineOptions& options, StepListener* listener) {
   pqxx::work tx(db);
   tell_warnings(listener, ledger::lock_in_transaction(tx, ledger, options.lock_wait));
+  tell_warnings(listener, record_missing_checksums(tx, set, ledger));
   const UpPlan plan = plan_up(set, ledger.applied(tx), options.continue_batch);
   EngineResult result{plan.next_batch, {}};
   if (plan.pending.empty()) {  // another runner got there first, or a dead one's lock row was cleared
@@ -204,7 +226,7 @@ EngineResult migrate_up_single(pqxx::connection_base& db, const migrations::Migr
     interrupt::throw_if_requested();
     const auto start = Clock::now();
     run_section(tx, *file, file->up);
-    ledger.record(tx, file->name, plan.next_batch);
+    ledger.record(tx, file->name, plan.next_batch, file->checksum);
     result.steps.push_back({file->name, since(start)});
   }
   ledger::unlock_in_transaction(tx, ledger);
@@ -226,7 +248,8 @@ EngineResult migrate_up(pqxx::connection_base& db, const migrations::MigrationSe
     for (const auto& name : glance->names) applied.push_back({0, name, 0, {}});
   const UpPlan plan = plan_up(set, applied);
   const bool stale_lock = glance && glance->lock_value == ledger::held_by_migrate;
-  if (plan.pending.empty() && !stale_lock) return {};
+  const auto checked = refuse_edited(set, glance, options, listener);
+  if (plan.pending.empty() && !stale_lock && checked.unrecorded.empty()) return {};
   pg::enable_dead_client_check(db);
   set_migration_timeouts(db, options);
   if (needs_per_migration(options, plan)) return migrate_up_per_migration(db, set, ledger, options, listener);
@@ -303,13 +326,17 @@ EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet
 EngineResult apply_one(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
                        const EngineOptions& options, const migrations::MigrationFile& file, bool force,
                        StepListener* listener) {
+  refuse_edited(set, ledger.glance(db), options, listener);
   pg::enable_dead_client_check(db);
   set_migration_timeouts(db, options);
   ledger::SessionLock lock(db, ledger, options.lock_wait);
   tell_warnings(listener, lock.warnings());
   const auto applied = [&] {
-    pqxx::read_transaction tx(db);
-    return ledger.applied(tx);
+    pqxx::work tx(db);
+    tell_warnings(listener, record_missing_checksums(tx, set, ledger));
+    auto rows = ledger.applied(tx);
+    tx.commit();
+    return rows;
   }();
   const UpPlan plan = plan_up(set, applied);  // refuses a ledger naming vanished files
   std::vector<int> replaced;
@@ -333,13 +360,15 @@ EngineResult apply_one(pqxx::connection_base& db, const migrations::MigrationSet
 }
 
 DryRunResult dry_run_up(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
-                        StepListener* listener) {
+                        const EngineOptions& options, StepListener* listener) {
   const UpPlan plan = plan_up(set, ledger.applied(db).value_or(std::vector<ledger::AppliedMigration>{}));
   DryRunResult result;
   if (plan.pending.empty()) return result;
-  // A real run would find the tenant locked by knex and fail: so does its dry run.
-  if (const auto glance = ledger.glance(db);
-      glance && glance->lock_value != 0 && glance->lock_value != ledger::held_by_migrate)
+  // What would make a real run fail before it applies anything fails the dry run too: edited
+  // applied files, and knex's lock row set.
+  const auto glance = ledger.glance(db);
+  refuse_edited(set, glance, options, listener);
+  if (glance && glance->lock_value != 0 && glance->lock_value != ledger::held_by_migrate)
     throw RunError(ledger.lock_table_name() +
                    " is set (is_locked = 1): a knex migration is running, or one died holding it; a run would fail "
                    "this tenant (if none is running, clear it with `migrate unlock`)");

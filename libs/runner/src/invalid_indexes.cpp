@@ -25,17 +25,21 @@ bool mentions_name(std::string_view sql, std::string_view name) {
   return std::search(sql.begin(), sql.end(), name.begin(), name.end(), same) != sql.end();
 }
 
-std::vector<IndexName> invalid_indexes_in(pqxx::connection_base& db, std::string_view sql) {
+std::vector<IndexName> invalid_indexes(pqxx::connection_base& db) {
   pqxx::nontransaction tx(db);
   // Plain indexes only: a partitioned index is also "invalid" until each partition's is attached.
   const auto rows = tx.exec(
       "SELECT n.nspname, c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
       "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND c.relkind = 'i' ORDER BY 1, 2");
   std::vector<IndexName> found;
-  for (const auto& row : rows) {
-    IndexName index{row[0].as<std::string>(), row[1].as<std::string>()};
+  for (const auto& row : rows) found.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
+  return found;
+}
+
+std::vector<IndexName> invalid_indexes_in(pqxx::connection_base& db, std::string_view sql) {
+  std::vector<IndexName> found;
+  for (auto& index : invalid_indexes(db))
     if (mentions_name(sql, index.name)) found.push_back(std::move(index));
-  }
   return found;
 }
 

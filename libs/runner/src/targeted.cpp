@@ -255,11 +255,11 @@ int rollback_fleet(const config::Settings& settings, const FleetOptions& fleet, 
 
 namespace {
 
-TenantWork dry_run_work(Preflight& preflight, Reporter& reporter) {
-  return [&preflight, &reporter](pg::Connection& db, TenantOutcome& outcome) {
+TenantWork dry_run_work(Preflight& preflight, const EngineOptions& engine, Reporter& reporter) {
+  return [&preflight, engine, &reporter](pg::Connection& db, TenantOutcome& outcome) {
     outcome.steps.clear();  // a retried attempt starts again: nothing of the last one was kept
     ReportSteps listener(reporter, outcome);
-    const auto result = dry_run_up(db, preflight.set, preflight.ledger, &listener);
+    const auto result = dry_run_up(db, preflight.set, preflight.ledger, engine, &listener);
     outcome.not_checked = static_cast<int>(result.not_checked.size());
     if (!result.not_checked.empty())
       reporter.warning(outcome.slug,
@@ -273,22 +273,24 @@ TenantWork dry_run_work(Preflight& preflight, Reporter& reporter) {
 
 }  // namespace
 
-int dry_run_tenant(const config::Settings& settings, const std::string& slug_or_id, Reporter& reporter) {
+int dry_run_tenant(const config::Settings& settings, const std::string& slug_or_id, const EngineOptions& engine,
+                   Reporter& reporter) {
   Preflight preflight(settings);
   const auto tenant = preflight.one_tenant(slug_or_id);
   reporter.run_started("dry-run", 1);
-  const auto outcome = run_tenant(tenant, {preflight.key, settings, reporter}, dry_run_work(preflight, reporter));
+  const auto outcome = run_tenant(tenant, {preflight.key, settings, reporter}, dry_run_work(preflight, engine, reporter));
   reporter.tenant_finished(outcome);
   reporter.line("Dry run: rolled back, nothing was changed.");
   return exit_status_of(outcome);
 }
 
-int dry_run_fleet(const config::Settings& settings, const FleetOptions& fleet, Reporter& reporter) {
+int dry_run_fleet(const config::Settings& settings, const FleetOptions& fleet, const EngineOptions& engine,
+                  Reporter& reporter) {
   Preflight preflight(settings);
   const int total = preflight.selected_count(fleet);
   reporter.run_started("dry-run", total);
   const TenantAccess access{preflight.key, settings, reporter};
-  const auto work = dry_run_work(preflight, reporter);
+  const auto work = dry_run_work(preflight, engine, reporter);
   const auto summary = run_fleet(preflight.pages(), total, fleet, reporter, [&](const registry::TenantRecord& tenant) {
     return run_tenant(tenant, access, work);
   });

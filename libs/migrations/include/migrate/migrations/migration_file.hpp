@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace migrate::migrations {
 
@@ -22,7 +23,14 @@ struct MigrationFile {
   std::filesystem::path path;
   Section up;
   std::optional<Section> down;  // absent when the file has no (or an empty) down section
+  // section_checksum() of the up section: what was applied. An edit of the down section later is
+  // normal (a fix to a rollback) and does not change it.
+  std::string checksum;
 };
+
+// The hex SHA-256 of `sql` with its line endings (CRLF, CR) made LF, so that a checkout on
+// Windows or an editor's line endings never count as an edit.
+std::string section_checksum(std::string_view sql);
 
 // True when `file_name` is of the form YYYYMMDDHHMMSS_name.sql, the name of letters, digits, _ and -
 // (knex's names too).

@@ -30,6 +30,8 @@ struct EngineOptions {
   // A retry of a run that already committed migrations in this batch: the rest join it, when
   // it is still the newest batch.
   std::optional<int> continue_batch;
+  // Apply even when applied files were edited since (see checksums.hpp); the default refuses.
+  bool allow_edited = false;
 };
 
 // A migration's own SQL failed. Not retried, unless `transient` (a deadlock or serialization
@@ -55,7 +57,9 @@ struct EngineResult {
 };
 
 // Applies every pending migration as one batch. With nothing pending it costs one query and
-// takes no lock; otherwise the plan is made again under the lock.
+// takes no lock; otherwise the plan is made again under the lock. Refuses (EditedError) when an
+// applied file was edited since, unless options.allow_edited; records the checksums of applied
+// migrations that have none (the first run after knex, or after an upgrade).
 EngineResult migrate_up(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
                         const EngineOptions& options, StepListener* listener);
 
@@ -78,13 +82,14 @@ struct DryRunResult {
   std::vector<std::string> not_checked;  // from the first transaction:false migration on
 };
 
-// `--dry-run`: applies the pending migrations in one transaction on the real database and rolls
+// `--dry-run`: refuses edited applied files as a run would (options.allow_edited), then applies the
+// pending migrations in one transaction on the real database and rolls
 // it back, each statement's locks waited for at most `dry_run_lock_timeout`. No lock row, no
 // ledger row, nothing kept. A migration that fails throws MigrationError (file:line and
 // PostgreSQL's message); later ones are not tried. transaction:false migrations cannot be tried
 // this way: that one and every later one are listed as not checked.
 DryRunResult dry_run_up(pqxx::connection_base& db, const migrations::MigrationSet& set, const ledger::Ledger& ledger,
-                        StepListener* listener);
+                        const EngineOptions& options, StepListener* listener);
 inline constexpr std::chrono::milliseconds dry_run_lock_timeout{1000};
 
 struct MigrationStatus {

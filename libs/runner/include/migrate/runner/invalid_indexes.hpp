@@ -21,6 +21,9 @@ struct IndexName {
 // counts too, so a broken index a section mentions is never missed.
 bool mentions_name(std::string_view sql, std::string_view name);
 
+// Every invalid index in `db` (not in a transaction), by schema and name.
+std::vector<IndexName> invalid_indexes(pqxx::connection_base& db);
+
 // The invalid indexes in `db` (not in a transaction) that `sql` mentions, by schema and name.
 std::vector<IndexName> invalid_indexes_in(pqxx::connection_base& db, std::string_view sql);
 

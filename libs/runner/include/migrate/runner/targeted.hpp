@@ -38,7 +38,9 @@ int rollback_fleet(const config::Settings& settings, const FleetOptions& fleet, 
                    const EngineOptions& engine, Reporter& reporter, const Confirmation& confirm, bool plan_only);
 
 // `migrate tenant X --dry-run` and `migrate all-tenants --dry-run` (see dry_run_up()).
-int dry_run_tenant(const config::Settings& settings, const std::string& slug_or_id, Reporter& reporter);
-int dry_run_fleet(const config::Settings& settings, const FleetOptions& fleet, Reporter& reporter);
+int dry_run_tenant(const config::Settings& settings, const std::string& slug_or_id, const EngineOptions& engine,
+                   Reporter& reporter);
+int dry_run_fleet(const config::Settings& settings, const FleetOptions& fleet, const EngineOptions& engine,
+                  Reporter& reporter);
 
 }  // namespace migrate::runner
