@@ -244,7 +244,7 @@ TEST_CASE("a fleet rollback without a down section anywhere is refused before an
 }
 
 TEST_CASE(
-    "a dry run applies every tenant's pending migrations and rolls back: would succeed, would fail, nothing changes",
+    "a dry run applies the pending migrations of every tenant and rolls back: would succeed, would fail, nothing changes",
     "[integration][targeted]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);
