@@ -98,6 +98,29 @@ TEST_CASE("the first run over a ledger knex wrote records the checksums it finds
   CHECK_THAT(second.out, !Catch::Contains("recorded checksums"));
 }
 
+TEST_CASE("an up-to-date tenant whose knex lock row is set is not failed for the checksums it cannot record yet",
+          "[integration][checksums][knex]") {
+  TestFleet fleet;
+  fleet.write_simple_migrations(1, 2);
+  const auto tenant = fleet.add_tenant("acme-corp");
+  REQUIRE(knex({"latest", tenant.db, fleet.migrations_dir().string()}, tenant)["names"].size() == 2);
+  fleet.query(tenant, "UPDATE knex_migrations_lock SET is_locked = 1");
+
+  const auto locked = fleet.migrate({"tenant", "acme-corp"});
+  INFO(locked.all());
+  CHECK(locked.exit_code == 0);
+  CHECK_THAT(locked.out, Catch::Contains("checksums of 2 migration(s) applied before checksums existed (or by knex) "
+                                         "not recorded yet: knex_migrations_lock is set") &&
+                             Catch::Contains("acme-corp: up to date"));
+  CHECK(fleet.lock_value(tenant) == 1);  // knex's, left alone
+
+  fleet.query(tenant, "UPDATE knex_migrations_lock SET is_locked = 0");
+  const auto later = fleet.migrate({"tenant", "acme-corp"});
+  INFO(later.all());
+  CHECK(later.exit_code == 0);
+  CHECK(checksums(fleet, tenant).size() == 2);
+}
+
 TEST_CASE("rolling back removes the checksum with the ledger row", "[integration][checksums][rollback]") {
   TestFleet fleet;
   fleet.write_simple_migrations(1, 1);

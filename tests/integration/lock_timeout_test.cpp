@@ -224,3 +224,46 @@ TEST_CASE("lockTimeoutMs 0 is no lock timeout: a blocked migration waits for the
   CHECK_THAT(result.out, !Catch::Contains("retrying"));
   CHECK(columns_of_items(fleet, tenant) == 3);
 }
+
+TEST_CASE("a migration that sets lock_timeout itself changes it for its own statements only",
+          "[integration][lock_timeout]") {
+  // pg_dump output starts with SET lock_timeout = 0: a migration made from it must not leave the
+  // migrations after it without a lock timeout.
+  const auto mode = GENERATE(std::string("single"), std::string("per-migration"));
+  INFO(mode);
+  TestFleet fleet(knexfile_with(2));
+  fleet.write_migration("20250101000001_items.sql", create_items);
+  const auto tenant = fleet.add_tenant("acme-corp");
+  REQUIRE(fleet.migrate({"tenant", "acme-corp"}).exit_code == 0);
+  fleet.write_migration(
+      "20250101000002_dump.sql",
+      "-- migrate:up\nSET statement_timeout = 0;\nSET lock_timeout = 0;\nCREATE TABLE dumped (id int);\n");
+  fleet.write_migration("20250101000003_items_flag.sql", "-- migrate:up\nALTER TABLE items ADD COLUMN flag bool;\n");
+  Blocker blocker(tenant);
+  auto run = fleet.spawn({"tenant", "acme-corp", "--tx-mode", mode});
+  const auto result = finished(run);  // without the fix the ALTER waits for the blocker, beyond the minute
+  blocker.release();
+  INFO(result.all());
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.out, Catch::Contains("20250101000003_items_flag.sql: canceling statement due to lock timeout"));
+  CHECK(columns_of_items(fleet, tenant) == 2);
+}
+
+TEST_CASE("a lock timeout in a transaction:false section names the blocking session and is not retried",
+          "[integration][lock_timeout]") {
+  TestFleet fleet(knexfile_with(3));
+  fleet.write_migration("20250101000001_items.sql", create_items);
+  const auto tenant = fleet.add_tenant("acme-corp");
+  REQUIRE(fleet.migrate({"tenant", "acme-corp"}).exit_code == 0);
+  fleet.write_migration("20250101000002_outside.sql",
+                        "-- migrate:up transaction:false\nALTER TABLE items ADD COLUMN flag bool;\n");
+  Blocker blocker(tenant);
+  auto run = fleet.spawn({"tenant", "acme-corp"});
+  const auto result = finished(run);
+  blocker.release();
+  INFO(result.all());
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.out, Catch::Contains("canceling statement due to lock timeout") &&
+                             Catch::Contains("blocked by pid " + std::to_string(blocker.pid())) &&
+                             !Catch::Contains("retrying"));
+}

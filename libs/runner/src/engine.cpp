@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <exception>
 #include <optional>
 #include <regex>
 
@@ -85,12 +86,14 @@ void run_section(pqxx::transaction_base& tx, const MigrationFile& file, const Se
 // mentions (a failed CREATE INDEX CONCURRENTLY) fails it, saying how to drop the index.
 void run_section_outside_transaction(pqxx::connection_base& db, const MigrationFile& file, const Section& section) {
   std::optional<MigrationError> failure;
+  std::exception_ptr thrown;  // as thrown: a LockTimeoutError keeps its type, to name the blocker
   try {
     pqxx::nontransaction tx(db);
     for (const auto& statement : migrations::split_statements(section.sql))
       run_text(tx, file, statement.text, section.first_line + statement.line, true);
   } catch (const MigrationError& error) {
     failure = error;
+    thrown = std::current_exception();
   }
   const auto invalid = invalid_indexes_in(db, section.sql);
   if (!invalid.empty()) {
@@ -98,7 +101,7 @@ void run_section_outside_transaction(pqxx::connection_base& db, const MigrationF
                                      : file.path.filename().string() + ":" + std::to_string(section.first_line) + ": ";
     throw MigrationError(what + invalid_index_advice(invalid));
   }
-  if (failure) throw *failure;
+  if (thrown) std::rethrow_exception(thrown);
 }
 
 // Flyway's validate-on-migrate: applied files edited since are refused (EditedError), unless
@@ -141,8 +144,8 @@ bool needs_per_migration(const EngineOptions& options, const UpPlan& plan) {
 // Applies one migration and its ledger row in its own transaction, or outside any transaction
 // for transaction:false (recorded only once it succeeded).
 // `replaced`: ledger rows of this same file to remove with the new one (up --force).
-AppliedStep apply_alone(pqxx::connection_base& db, const ledger::Ledger& ledger, const MigrationFile& file, int batch,
-                        const std::vector<int>& replaced = {}) {
+AppliedStep apply_alone(pqxx::connection_base& db, const ledger::Ledger& ledger, const EngineOptions& options,
+                        const MigrationFile& file, int batch, const std::vector<int>& replaced = {}) {
   const auto start = Clock::now();
   const auto record = [&](pqxx::transaction_base& tx) {
     for (const int id : replaced) ledger.erase(tx, id);
@@ -150,6 +153,7 @@ AppliedStep apply_alone(pqxx::connection_base& db, const ledger::Ledger& ledger,
   };
   if (file.up.transaction) {
     pqxx::work tx(db);
+    tx.exec(migration_timeouts_sql(options));
     run_section(tx, file, file.up);
     record(tx);
     tx.commit();
@@ -157,7 +161,9 @@ AppliedStep apply_alone(pqxx::connection_base& db, const ledger::Ledger& ledger,
     // Never cancelled by a stop request: a CREATE INDEX CONCURRENTLY cut short leaves an invalid
     // index, and work done but not recorded would be reported as rolled back.
     const pg::ShieldFromCancel shield(db);
+    set_migration_timeouts(db, options);
     run_section_outside_transaction(db, file, file.up);
+    set_migration_timeouts(db, options);
     pqxx::work tx(db);
     record(tx);
     tx.commit();
@@ -198,7 +204,7 @@ EngineResult migrate_up_per_migration(pqxx::connection_base& db, const migration
   tell_pending(listener, plan);
   for (const auto* file : plan.pending) {
     interrupt::throw_if_requested();
-    result.steps.push_back(apply_alone(db, ledger, *file, plan.next_batch));
+    result.steps.push_back(apply_alone(db, ledger, options, *file, plan.next_batch));
     if (listener) listener->applied(result.steps.back(), plan.next_batch);  // committed
   }
   lock.release();
@@ -225,6 +231,7 @@ EngineResult migrate_up_single(pqxx::connection_base& db, const migrations::Migr
   for (const auto* file : plan.pending) {
     interrupt::throw_if_requested();
     const auto start = Clock::now();
+    tx.exec(migration_timeouts_sql(options));  // a migration's own SET ends with it
     run_section(tx, *file, file->up);
     ledger.record(tx, file->name, plan.next_batch, file->checksum);
     result.steps.push_back({file->name, since(start)});
@@ -250,6 +257,14 @@ EngineResult migrate_up(pqxx::connection_base& db, const migrations::MigrationSe
   const bool stale_lock = glance && glance->lock_value == ledger::held_by_migrate;
   const auto checked = refuse_edited(set, glance, options, listener);
   if (plan.pending.empty() && !stale_lock && checked.unrecorded.empty()) return {};
+  // Only checksums to record, and knex holds its lock row: an up-to-date tenant does not fail for
+  // that; a later run records them.
+  if (plan.pending.empty() && !stale_lock && glance->lock_value != 0) {
+    tell_warnings(listener, {"checksums of " + std::to_string(checked.unrecorded.size()) +
+                             " migration(s) applied before checksums existed (or by knex) not recorded yet: " +
+                             ledger.lock_table_name() + " is set; a later run records them"});
+    return {};
+  }
   pg::enable_dead_client_check(db);
   set_migration_timeouts(db, options);
   if (needs_per_migration(options, plan)) return migrate_up_per_migration(db, set, ledger, options, listener);
@@ -271,6 +286,7 @@ EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet
   EngineResult result;
   auto revert = [&](pqxx::transaction_base& tx, const ledger::AppliedMigration& row) {
     const auto& file = *set.find(row.name);
+    tx.exec(migration_timeouts_sql(options));  // a migration's own SET ends with it
     run_section(tx, file, *file.down);
     ledger.erase(tx, row.id);
   };
@@ -310,7 +326,9 @@ EngineResult roll_back(pqxx::connection_base& db, const migrations::MigrationSet
       tx.commit();
     } else {
       const pg::ShieldFromCancel shield(db);  // as for the up section, see apply_alone()
+      set_migration_timeouts(db, options);
       run_section_outside_transaction(db, file, *file.down);
+      set_migration_timeouts(db, options);
       pqxx::work tx(db);
       ledger.erase(tx, row.id);
       tx.commit();
@@ -353,7 +371,7 @@ EngineResult apply_one(pqxx::connection_base& db, const migrations::MigrationSet
       listener->warning(file.name + " is older than the newest applied migration: applying it out of order");
     if (!replaced.empty()) listener->warning(file.name + " is already applied: --force runs its up section again");
   }
-  result.steps.push_back(apply_alone(db, ledger, file, plan.next_batch, replaced));
+  result.steps.push_back(apply_alone(db, ledger, options, file, plan.next_batch, replaced));
   if (listener) listener->applied(result.steps.back(), plan.next_batch);  // committed
   lock.release();
   return result;

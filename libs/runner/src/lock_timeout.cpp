@@ -38,10 +38,14 @@ std::string describe(const Holder& holder) {
 
 }  // namespace
 
+std::string migration_timeouts_sql(const EngineOptions& options) {
+  return "SET lock_timeout = " + std::to_string(options.lock_timeout.count()) +
+         "; SET statement_timeout = " + std::to_string(options.statement_timeout.count());
+}
+
 void set_migration_timeouts(pqxx::connection_base& db, const EngineOptions& options) {
   // Session settings, so that they hold in every transaction and outside them (transaction:false).
-  pqxx::nontransaction(db).exec("SET lock_timeout = " + std::to_string(options.lock_timeout.count()) +
-                                "; SET statement_timeout = " + std::to_string(options.statement_timeout.count()));
+  pqxx::nontransaction(db).exec(migration_timeouts_sql(options));
 }
 
 bool is_lock_timeout(const std::exception& error) {

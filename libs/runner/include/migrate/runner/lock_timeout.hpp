@@ -24,8 +24,12 @@ class LockTimeoutError : public MigrationError {
   std::string sql_;
 };
 
-// Sets the session's lock_timeout and statement_timeout from `options`. One round trip.
+// Sets the session's lock_timeout and statement_timeout from `options`. One round trip. The
+// engine sets them again before each migration, so that a migration's own SET (pg_dump output
+// starts with `SET lock_timeout = 0`) ends with that migration.
 void set_migration_timeouts(pqxx::connection_base& db, const EngineOptions& options);
+// The same as SQL, to run inside a migration's transaction.
+std::string migration_timeouts_sql(const EngineOptions& options);
 
 // Whether `error` is PostgreSQL's lock_not_available (55P03: a lock timeout, or NOWAIT).
 bool is_lock_timeout(const std::exception& error);
