@@ -143,7 +143,7 @@ TEST_CASE("concurrency 4 over 30 tenants with failures mixed in ends like a sequ
   CHECK(end_state(parallel) == end_state(sequential));
   CHECK(end_state(parallel)["tenant-101"] ==
         "20250101000001_create_t1.sql@1 20250101000002_careful.sql@1 20250101000003_create_t3.sql@1 | "
-        "knex_migrations,knex_migrations_lock,t1,t2,t3");
+        "knex_migrations,knex_migrations_checksums,knex_migrations_lock,t1,t2,t3");
   CHECK(end_state(parallel)["tenant-100"] == "| poison");
 }
 
