@@ -29,7 +29,12 @@ struct Entry {
 };
 
 std::mutex mutex;
-std::condition_variable request_answered;  // with `mutex`: a cancel request returned
+// With `mutex`: a cancel request returned. Never destroyed: a detached request thread may still
+// notify it while the process exits.
+std::condition_variable& request_answered() {
+  static auto* answered = new std::condition_variable;
+  return *answered;
+}
 // How long a shield waits for a request already sent; a server that never answers it must not
 // hold up the release of locks for ever.
 constexpr std::chrono::seconds answer_wait{5};
@@ -74,7 +79,7 @@ void cancel_in_flight() {
         std::lock_guard lock(mutex);
         target->busy = false;
       }
-      request_answered.notify_all();
+      request_answered().notify_all();
     }).detach();
   }
 }
@@ -87,7 +92,7 @@ ShieldFromCancel::ShieldFromCancel(const pqxx::connection_base& db) : db_(db) {
   // A request sent just before would cancel the first shielded statement: wait until the server
   // has answered it (it then finds the connection idle and does nothing).
   const auto handle = it->second.handle;
-  if (handle) request_answered.wait_for(lock, answer_wait, [&] { return !handle->busy; });
+  if (handle) request_answered().wait_for(lock, answer_wait, [&] { return !handle->busy; });
 }
 
 ShieldFromCancel::~ShieldFromCancel() {
