@@ -10,6 +10,7 @@
 #include "migrate/ledger/ledger_lock.hpp"
 #include "migrate/runner/tenant_job.hpp"
 #include "preflight.hpp"
+#include "report_steps.hpp"
 
 namespace migrate::runner {
 namespace {
@@ -44,18 +45,6 @@ std::vector<std::string> repair_lock_table(pqxx::transaction_base& tx, const led
   }
   return changes;
 }
-
-class Silent : public Reporter {
- public:
-  void run_started(const std::string&, int) override {}
-  void tenant_started(const std::string&, int) override {}
-  void migration_applied(const std::string&, const AppliedStep&) override {}
-  void warning(const std::string&, const std::string&) override {}
-  void retrying(const std::string&, int, std::chrono::milliseconds, const std::string&) override {}
-  void tenant_finished(const TenantOutcome&) override {}
-  void run_finished(const FleetSummary&) override {}
-  void line(const std::string&) override {}
-};
 
 struct TenantResult {
   std::string slug;
@@ -159,7 +148,7 @@ int repair(const config::Settings& settings, const RepairRequest& request, Repor
     throw InputError("repair not confirmed: nothing was changed");
   std::mutex mutex;
   std::vector<TenantResult> results;
-  Silent silent;
+  SilentReporter silent;
   FleetOptions fleet = request.fleet;
   fleet.fail_fast = false;
   const auto summary = run_fleet(preflight.pages(), total, fleet, silent, [&](const registry::TenantRecord& tenant) {

@@ -14,6 +14,7 @@
 #include "migrate/runner/plan.hpp"
 #include "migrate/runner/tenant_job.hpp"
 #include "preflight.hpp"
+#include "report_steps.hpp"
 
 namespace migrate::runner {
 namespace {
@@ -28,18 +29,6 @@ int advisory_holder(pqxx::connection_base& db, const ledger::Ledger& ledger) {
       std::to_string(ledger::advisory_key(ledger)) + " LIMIT 1");
   return rows.empty() ? 0 : rows[0][0].as<int>();
 }
-
-class Silent : public Reporter {
- public:
-  void run_started(const std::string&, int) override {}
-  void tenant_started(const std::string&, int) override {}
-  void migration_applied(const std::string&, const AppliedStep&) override {}
-  void warning(const std::string&, const std::string&) override {}
-  void retrying(const std::string&, int, std::chrono::milliseconds, const std::string&) override {}
-  void tenant_finished(const TenantOutcome&) override {}
-  void run_finished(const FleetSummary&) override {}
-  void line(const std::string&) override {}
-};
 
 // What one tenant gave: its findings, or why it could not be read.
 struct TenantResult {
@@ -134,7 +123,7 @@ TenantValidation validate_tenant(pqxx::connection_base& db, const migrations::Mi
 int validate(const config::Settings& settings, const ValidateRequest& request, Reporter& reporter) {
   Preflight preflight(settings);
   const auto& [set, key, ledger] = std::tie(preflight.set, preflight.key, preflight.ledger);
-  Silent silent;
+  SilentReporter silent;
   const auto check = [&](const registry::TenantRecord& tenant, TenantResult& result) {
     result.slug = tenant.label();
     auto outcome = run_tenant(tenant, {key, settings, silent}, [&](pg::Connection& db, TenantOutcome&) {
