@@ -62,6 +62,9 @@ class Connection : public pqxx::connection_base {
   // Why the connection broke, in libpq's words (scrubbed); empty while it works.
   std::string failure_text() const { return policy_.failure_text(); }
 
+  // The libpq connection, for the few libpq calls libpqxx 6.4 does not wrap (PQencryptPasswordConn).
+  pqxx::connectionpolicy::handle libpq_handle() const { return policy_.raw(); }
+
  private:
   std::string description_;
   detail::OneShotPolicy policy_;
