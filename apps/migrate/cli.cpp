@@ -17,8 +17,9 @@
 #include "migrate/pg/target.hpp"
 #include "migrate/runner/baseline.hpp"
 #include "migrate/runner/commands.hpp"
-#include "migrate/runner/targeted.hpp"
+#include "migrate/runner/lifecycle.hpp"
 #include "migrate/runner/repair.hpp"
+#include "migrate/runner/targeted.hpp"
 #include "migrate/runner/validate.hpp"
 #include "signals.hpp"
 
@@ -49,6 +50,10 @@ struct Arguments {
   // Integrity: checksums, validate, repair.
   bool allow_edited = false;
   bool forget_missing = false;
+  // A tenant's life: provision, deprovision.
+  std::string tenant_name;
+  std::string server;
+  bool drop_database = false;
 };
 
 config::Settings load(const Arguments& args) {
@@ -229,6 +234,20 @@ int run(int argc, char** argv) {
   repair->add_option("--exclude", args.exclude, "with --all-tenants: all but these slugs, comma-separated")
       ->needs(repair_all);
 
+  // A tenant's life: provision, deprovision.
+  auto* provision = app.add_subcommand(
+      "provision", "create a tenant: its role, database and record, then run every tenant migration");
+  provision->add_option("slug", args.tenant, "lowercase letters, digits and hyphens")->required();
+  provision->add_option("--name", args.tenant_name, "the tenant's display name (tenants.name)");
+  provision->add_option("--server", args.server, "a server under servers: in the knexfile (default: the only one)");
+  auto* deprovision = app.add_subcommand("deprovision", "retire a tenant (status deleted); --drop-database removes it");
+  deprovision->add_option("slug", args.tenant, "the tenant's slug")->required();
+  deprovision->add_flag("--drop-database", args.drop_database,
+                        "also end its sessions and drop its database and role (asks first)");
+  deprovision->add_flag("--yes", args.yes, "with --drop-database: do not ask for confirmation");
+  deprovision->add_option("--server", args.server,
+                          "with --drop-database: the server, if its host and port do not tell");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -326,6 +345,12 @@ int run(int argc, char** argv) {
       return runner::baseline(settings, request, engine, *make_reporter(args, true),
                               [&](const std::string& question) { return confirm(args, question); });
     }
+    if (*provision)
+      return runner::provision(settings, {args.tenant, args.tenant_name, args.server}, engine,
+                               *make_reporter(args, true));
+    if (*deprovision)
+      return runner::deprovision(settings, {args.tenant, args.drop_database, args.server}, *make_reporter(args, true),
+                                 [&](const std::string& question) { return confirm(args, question); });
     if (*central) return runner::migrate_central(settings, engine, *make_reporter(args, true));
     if (*unlock) return runner::unlock_tenant(settings, args.tenant, *make_reporter(args, true));
     // Integrity: checksums, validate, repair.

@@ -110,8 +110,8 @@ constexpr const char* system_ca_bundle = "/etc/ssl/certs/ca-certificates.crt";
 // rejectUnauthorized (default true: the server's certificate and host name are checked), ca, cert and
 // key (files, relative to `base`). The certificate is checked against `ca`, else the system bundle.
 std::vector<std::pair<std::string, std::string>> ssl_keywords(const BlockReader& reader, const YAML::Node& ssl,
-                                                              const std::filesystem::path& base) {
-  const std::string key = "connection.ssl";
+                                                              const std::filesystem::path& base,
+                                                              const std::string& key) {
   if (const auto on = BlockReader::boolean(ssl)) return {{"sslmode", *on ? "require" : "disable"}};
   const std::string known = "ca, cert, key, rejectUnauthorized";
   if (!ssl.IsMap()) reader.fail(ssl, key, "must be true, false or a mapping (" + known + ")");
@@ -148,8 +148,9 @@ bool equal_any_case(const std::string& a, const std::string& b) {
 }
 
 // A conninfo string from knex's mapping form {host, port, user, password, database, ssl}.
-std::string conninfo_from_map(const BlockReader& reader, const YAML::Node& map, const std::filesystem::path& base) {
-  reader.reject_unknown(map, "connection", {"host", "port", "user", "password", "database", "ssl"});
+std::string conninfo_from_map(const BlockReader& reader, const YAML::Node& map, const std::filesystem::path& base,
+                              const std::string& key = "connection") {
+  reader.reject_unknown(map, key, {"host", "port", "user", "password", "database", "ssl"});
   static const std::pair<const char*, const char*> keys[] = {
       {"host", "host"}, {"port", "port"}, {"user", "user"}, {"password", "password"}, {"database", "dbname"}};
   std::string conninfo;
@@ -162,9 +163,9 @@ std::string conninfo_from_map(const BlockReader& reader, const YAML::Node& map, 
     conninfo += (conninfo.empty() ? "" : " ") + keyword + "='" + quoted + "'";
   };
   for (const auto& [yaml_key, libpq_key] : keys)
-    if (map[yaml_key]) append(libpq_key, reader.text(map[yaml_key], std::string("connection.") + yaml_key));
+    if (map[yaml_key]) append(libpq_key, reader.text(map[yaml_key], key + "." + yaml_key));
   if (map["ssl"])
-    for (const auto& [keyword, value] : ssl_keywords(reader, map["ssl"], base)) append(keyword, value);
+    for (const auto& [keyword, value] : ssl_keywords(reader, map["ssl"], base, key + ".ssl")) append(keyword, value);
   return conninfo;
 }
 
@@ -207,6 +208,38 @@ void read_migrations(const BlockReader& reader, const YAML::Node& node, const st
   }
 }
 
+// `servers:`, a mapping of server names to {connection, host, port, databaseName, roleName}.
+void read_servers(const BlockReader& reader, const YAML::Node& node, const std::filesystem::path& base,
+                  std::vector<ServerSettings>& servers) {
+  reader.require_map(node, "servers");
+  for (const auto& entry : node) {
+    if (!entry.first.IsScalar()) reader.fail(entry.first, "servers", "has a key that is not a name");
+    ServerSettings server;
+    server.name = entry.first.Scalar();
+    const std::string key = "servers." + server.name;
+    const YAML::Node& map = entry.second;
+    reader.require_map(map, key);
+    reader.reject_unknown(map, key, {"connection", "host", "port", "databaseName", "roleName"}, {});
+    const YAML::Node connection = map["connection"];
+    if (!connection)
+      reader.fail(map, key + ".connection", "is missing: set it to an admin connection (URL or mapping) of the server");
+    server.admin_connection = connection.IsMap() ? conninfo_from_map(reader, connection, base, key + ".connection")
+                                                 : reader.text(connection, key + ".connection");
+    if (server.admin_connection.empty()) reader.fail(connection, key + ".connection", "is empty");
+    if (map["host"]) server.host = reader.text(map["host"], key + ".host");
+    if (map["port"]) server.port = reader.number(map["port"], key + ".port", 1, 65535);
+    for (auto [yaml_key, target] :
+         {std::pair{"databaseName", &server.database_name}, {"roleName", &server.role_name}}) {
+      if (!map[yaml_key]) continue;
+      *target = reader.text(map[yaml_key], key + "." + yaml_key);
+      if (target->find("{slug}") == std::string::npos)
+        reader.fail(map[yaml_key], key + "." + yaml_key,
+                    "must contain {slug}, so that each tenant gets a name of its own");
+    }
+    servers.push_back(std::move(server));
+  }
+}
+
 }  // namespace
 
 Settings load_settings(const std::filesystem::path& path, const std::string& environment) {
@@ -226,7 +259,7 @@ Settings load_settings(const std::filesystem::path& path, const std::string& env
 
   BlockReader reader(file, environment);
   reader.require_map(block, "");
-  reader.reject_unknown(block, "", {"connection", "migrations", "tenants", "central", "run", "retry"});
+  reader.reject_unknown(block, "", {"connection", "migrations", "tenants", "central", "run", "retry", "servers"});
 
   Settings settings;
   settings.knexfile = std::filesystem::absolute(path);
@@ -282,6 +315,7 @@ Settings load_settings(const std::filesystem::path& path, const std::string& env
     if (retry["maxDelayMs"])
       policy.max_delay = std::chrono::milliseconds(reader.number(retry["maxDelayMs"], "retry.maxDelayMs", 0, 600000));
   }
+  if (const auto servers = block["servers"]) read_servers(reader, servers, base, settings.servers);
   return settings;
 }
 

@@ -15,21 +15,10 @@
 #include "migrate/runner/tenant_job.hpp"
 #include "preflight.hpp"
 #include "report_steps.hpp"
+#include "up_work.hpp"
 
 namespace migrate::runner {
 namespace {
-
-TenantWork up_work(const migrations::MigrationSet& set, const ledger::Ledger& ledger, const EngineOptions& engine,
-                   Reporter& reporter) {
-  return [&set, &ledger, engine, &reporter](pg::Connection& db, TenantOutcome& outcome) {
-    ReportSteps listener(reporter, outcome);
-    auto options = engine;
-    // A retry after some migrations committed adds the rest to the same batch.
-    if (!outcome.steps.empty()) options.continue_batch = outcome.batch;
-    migrate_up(db, set, ledger, options, &listener);
-    outcome.state = outcome.steps.empty() ? TenantState::up_to_date : TenantState::migrated;
-  };
-}
 
 // The ledger names of applied migrations whose file the folder no longer has: a run fails such a tenant.
 std::vector<std::string> missing_files(const std::vector<MigrationStatus>& status) {
@@ -60,6 +49,18 @@ std::string status_line(const std::string& slug, const std::vector<MigrationStat
 }
 
 }  // namespace
+
+TenantWork up_work(const migrations::MigrationSet& set, const ledger::Ledger& ledger, const EngineOptions& engine,
+                   Reporter& reporter) {
+  return [&set, &ledger, engine, &reporter](pg::Connection& db, TenantOutcome& outcome) {
+    ReportSteps listener(reporter, outcome);
+    auto options = engine;
+    // A retry after some migrations committed adds the rest to the same batch.
+    if (!outcome.steps.empty()) options.continue_batch = outcome.batch;
+    migrate_up(db, set, ledger, options, &listener);
+    outcome.state = outcome.steps.empty() ? TenantState::up_to_date : TenantState::migrated;
+  };
+}
 
 int migrate_tenant(const config::Settings& settings, const std::string& slug_or_id, const EngineOptions& engine,
                    Reporter& reporter) {

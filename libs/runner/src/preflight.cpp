@@ -18,7 +18,7 @@ constexpr int page_size = 500;
 Preflight::Preflight(const config::Settings& config)
     : settings(config),
       set(migrations::MigrationSet::load(config.tenant_migrations.directory,
-                                          config.tenant_migrations.legacy_extensions)),
+                                         config.tenant_migrations.legacy_extensions)),
       key(crypto::key_from_environment()),
       ledger(config.tenant_migrations.table_name),
       central(config) {}

@@ -278,7 +278,8 @@ int dry_run_tenant(const config::Settings& settings, const std::string& slug_or_
   Preflight preflight(settings);
   const auto tenant = preflight.one_tenant(slug_or_id);
   reporter.run_started("dry-run", 1);
-  const auto outcome = run_tenant(tenant, {preflight.key, settings, reporter}, dry_run_work(preflight, engine, reporter));
+  const auto outcome =
+      run_tenant(tenant, {preflight.key, settings, reporter}, dry_run_work(preflight, engine, reporter));
   reporter.tenant_finished(outcome);
   reporter.line("Dry run: rolled back, nothing was changed.");
   return exit_status_of(outcome);

@@ -22,6 +22,19 @@ struct MigrationSource {
   std::vector<std::string> legacy_extensions = {".js", ".ts", ".cjs", ".mjs"};
 };
 
+// A database server tenants may live on (knexfile `servers:`), for provision and deprovision.
+struct ServerSettings {
+  std::string name;
+  // libpq conninfo or postgresql:// URL of a role that may create roles and databases. May hold
+  // a password: never print.
+  std::string admin_connection;
+  std::string host;  // what tenant rows get as db_host; empty: the admin connection's host
+  int port = 0;      // what tenant rows get as db_port; 0: the admin connection's port
+  // {slug} is replaced by the tenant's slug.
+  std::string database_name = "tenant_{slug}";
+  std::string role_name = "tenant_{slug}";
+};
+
 struct Settings {
   std::filesystem::path knexfile;  // the file these came from
   std::string environment;         // its block, e.g. "development"
@@ -39,6 +52,7 @@ struct Settings {
   std::chrono::milliseconds statement_timeout{0};
   std::chrono::seconds connect_timeout{10};
   RetryPolicy retry;
+  std::vector<ServerSettings> servers;  // in the order the knexfile lists them
 };
 
 }  // namespace migrate::config

@@ -1,0 +1,135 @@
+#include "server_admin.hpp"
+
+#include <pqxx/pqxx>
+
+#include "migrate/core/error.hpp"
+#include "migrate/pg/errors.hpp"
+#include "migrate/pg/quote.hpp"
+#include "migrate/pg/scram.hpp"
+
+namespace migrate::runner {
+namespace {
+
+constexpr std::size_t max_identifier = 63;  // NAMEDATALEN - 1: PostgreSQL cuts longer names silently
+
+std::string names_of(const config::Settings& settings) {
+  std::string names;
+  for (const auto& server : settings.servers) names += (names.empty() ? "" : ", ") + server.name;
+  return names;
+}
+
+}  // namespace
+
+const config::ServerSettings& choose_server(const config::Settings& settings, const std::string& name) {
+  if (settings.servers.empty())
+    throw InputError(settings.knexfile.string() + ": environment " + settings.environment +
+                     " has no servers: list the database servers tenants may be created on under servers:");
+  if (name.empty()) {
+    if (settings.servers.size() == 1) return settings.servers.front();
+    throw InputError("several servers are configured (" + names_of(settings) + "): choose one with --server NAME");
+  }
+  for (const auto& server : settings.servers)
+    if (server.name == name) return server;
+  throw InputError("no server named " + name + " in " + settings.knexfile.string() + " (it has: " + names_of(settings) +
+                   ")");
+}
+
+const config::ServerSettings* server_of(const config::Settings& settings, const pg::Endpoint& endpoint) {
+  for (const auto& server : settings.servers) {
+    const auto where = ServerAdmin(server).tenant_endpoint(endpoint.dbname, endpoint.user);
+    if (where.host == endpoint.host && where.port == endpoint.port) return &server;
+  }
+  return nullptr;
+}
+
+std::string name_for(const std::string& pattern, const std::string& slug, const std::string& what) {
+  std::string name = pattern;
+  for (auto at = name.find("{slug}"); at != std::string::npos; at = name.find("{slug}", at + slug.size()))
+    name.replace(at, 6, slug);
+  if (name.size() > max_identifier)
+    throw InputError("the " + what + " " + name + " would be " + std::to_string(name.size()) +
+                     " bytes, more than PostgreSQL's 63: use a shorter slug or name pattern");
+  return name;
+}
+
+ServerAdmin::ServerAdmin(const config::ServerSettings& server)
+    : server_(server), target_(pg::Target::parse(server.admin_connection, "servers." + server.name + ".connection")) {}
+
+pg::Endpoint ServerAdmin::tenant_endpoint(const std::string& database, const std::string& role) const {
+  pg::Endpoint endpoint;
+  endpoint.host = server_.host.empty() ? target_.endpoint().host : server_.host;
+  endpoint.port = server_.port != 0 ? server_.port : target_.endpoint().port;
+  endpoint.dbname = database;
+  endpoint.user = role;
+  return endpoint;
+}
+
+void ServerAdmin::connect(std::chrono::seconds timeout) {
+  try {
+    db_ = std::make_unique<pg::Connection>(target_, pg::ConnectOptions{timeout});
+  } catch (const Error& error) {
+    throw RunError("cannot connect to server " + server_.name + ": " + error.what());
+  }
+}
+
+void ServerAdmin::exec(const std::string& sql) {
+  try {
+    pqxx::nontransaction(*db_).exec(sql);
+  } catch (...) {
+    pg::rethrow_as_error(db_.get());
+  }
+}
+
+bool ServerAdmin::role_exists(const std::string& role) {
+  try {
+    pqxx::nontransaction tx(*db_);
+    return !tx.exec_params("SELECT 1 FROM pg_roles WHERE rolname = $1", role).empty();
+  } catch (...) {
+    pg::rethrow_as_error(db_.get());
+  }
+}
+
+std::optional<std::string> ServerAdmin::database_owner(const std::string& database) {
+  try {
+    pqxx::nontransaction tx(*db_);
+    const auto rows =
+        tx.exec_params("SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = $1", database);
+    if (rows.empty()) return std::nullopt;
+    return rows[0][0].as<std::string>();
+  } catch (...) {
+    pg::rethrow_as_error(db_.get());
+  }
+}
+
+void ServerAdmin::create_role(const std::string& role, const crypto::Secret& password) {
+  exec(pg::role_password_sql(*db_, role, pg::scram_verifier(*db_, password, role), true));
+}
+
+void ServerAdmin::become_member_of(const std::string& role) {
+  try {
+    pqxx::nontransaction tx(*db_);
+    if (tx.exec("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0][0].as<bool>()) return;
+  } catch (...) {
+    pg::rethrow_as_error(db_.get());
+  }
+  exec("GRANT " + pg::quote_identifier(role) + " TO CURRENT_USER");
+}
+
+void ServerAdmin::set_role_password(const std::string& role, const crypto::Secret& password) {
+  exec(pg::role_password_sql(*db_, role, pg::scram_verifier(*db_, password, role), false));
+}
+
+void ServerAdmin::create_database(const std::string& database, const std::string& owner) {
+  exec("CREATE DATABASE " + pg::quote_identifier(database) + " OWNER " + pg::quote_identifier(owner));
+  exec("REVOKE CONNECT, TEMPORARY ON DATABASE " + pg::quote_identifier(database) + " FROM PUBLIC");
+}
+
+void ServerAdmin::drop_database(const std::string& database) {
+  exec("DROP DATABASE IF EXISTS " + pg::quote_identifier(database) + " WITH (FORCE)");
+}
+
+void ServerAdmin::drop_role(const std::string& role) {
+  exec("DROP ROLE IF EXISTS " + pg::quote_identifier(role));
+}
+
+}  // namespace migrate::runner
