@@ -454,3 +454,46 @@ TEST_CASE("a value refused after NAME in dollar braces is expanded is shown as w
     CHECK_THAT(error, !Catch::Contains(secret) && !Catch::Contains("Pa55"));
   }
 }
+
+TEST_CASE("servers: each server's admin connection, tenant host and port, and name patterns", "[config]") {
+  ::setenv("MIGRATE_TEST_ADMIN_PW", "s3cret", 1);
+  const auto path = knexfile(
+      "production:\n"
+      "  connection: host=central\n"
+      "  servers:\n"
+      "    main:\n"
+      "      connection: postgresql://admin:${MIGRATE_TEST_ADMIN_PW}@db1:5432/postgres\n"
+      "    eu:\n"
+      "      connection:\n"
+      "        host: db2\n"
+      "        user: admin\n"
+      "      host: db2.internal\n"
+      "      port: 6432\n"
+      "      databaseName: t_{slug}\n"
+      "      roleName: \"{slug}_owner\"\n");
+  const auto settings = load_settings(path, "production");
+  REQUIRE(settings.servers.size() == 2);
+  CHECK(settings.servers[0].name == "main");
+  CHECK(settings.servers[0].admin_connection == "postgresql://admin:s3cret@db1:5432/postgres");
+  CHECK(settings.servers[0].database_name == "tenant_{slug}");
+  CHECK(settings.servers[0].role_name == "tenant_{slug}");
+  CHECK(settings.servers[0].port == 0);
+  CHECK(settings.servers[1].name == "eu");
+  CHECK(settings.servers[1].admin_connection == "host='db2' user='admin'");
+  CHECK(settings.servers[1].host == "db2.internal");
+  CHECK(settings.servers[1].port == 6432);
+  CHECK(settings.servers[1].database_name == "t_{slug}");
+  CHECK(settings.servers[1].role_name == "{slug}_owner");
+}
+
+TEST_CASE("servers: a missing connection, a pattern without {slug}, an unknown key are refused by name", "[config]") {
+  const auto base = std::string("production:\n  connection: host=central\n  servers:\n    main:\n");
+  CHECK_THAT(error_of(knexfile(base + "      host: db1\n"), "production"),
+             Catch::Contains("production.servers.main.connection is missing"));
+  CHECK_THAT(error_of(knexfile(base + "      connection: host=db1\n      databaseName: tenants\n"), "production"),
+             Catch::Contains("servers.main.databaseName must contain {slug}"));
+  CHECK_THAT(error_of(knexfile(base + "      connection: host=db1\n      user: x\n"), "production"),
+             Catch::Contains("servers.main.user is not a known key"));
+  CHECK_THAT(error_of(knexfile(base + "      connection:\n        password: p\n        sslmode: x\n"), "production"),
+             Catch::Contains("servers.main.connection.sslmode is not a known key"));
+}
