@@ -316,3 +316,32 @@ TEST_CASE("deprovision: status deleted and passed by, then --drop-database ends 
   CHECK(unknown.exit_code == 2);
   CHECK_THAT(unknown.err, Catch::Contains("no tenant with slug no-such-tenant"));
 }
+
+TEST_CASE("provision: Ctrl-C during its migrations undoes role, database and row and exits 130",
+          "[integration][provision]") {
+  Admin admin;
+  TestFleet fleet(admin.servers());
+  fleet.write_simple_migrations(1, 1);
+  fleet.write_migration("20250101000002_settings.sql",
+                        "-- migrate:up\nALTER ROLE CURRENT_USER SET work_mem = '8MB';\n"
+                        "-- migrate:down\nALTER ROLE CURRENT_USER RESET work_mem;\n");
+  const auto slug = new_slug();
+  auto blocker = std::make_unique<pqxx::connection>(support::admin_conninfo());
+  auto hold = std::make_unique<pqxx::work>(*blocker);
+  hold->exec("LOCK TABLE pg_db_role_setting IN EXCLUSIVE MODE");
+  auto running = fleet.spawn({"provision", slug});
+  support::wait_until("the migration waits for pg_db_role_setting",
+                      [&] { return waiting_sessions_of("r_" + slug) == 1; });
+  running.signal(SIGINT);
+  // The migration's statement is cancelled before the lock is let go (DROP ROLE needs it too).
+  support::wait_until("the migration is cancelled", [&] { return waiting_sessions_of("r_" + slug) == 0; });
+  hold.reset();
+  blocker.reset();
+  const auto result = running.wait();
+  INFO(result.all());
+  CHECK(result.exit_code == 130);
+  CHECK_THAT(result.all(), Catch::Contains("its role, database and row were removed"));
+  CHECK_FALSE(row_of(fleet, slug));
+  CHECK_FALSE(database_exists("db_" + slug));
+  CHECK_FALSE(role_exists("r_" + slug));
+}

@@ -52,7 +52,9 @@ std::string undo(ServerAdmin& admin, registry::TenantRows& rows, pg::Connection&
     }
   };
   {
-    const pg::ShieldFromCancel shield(central);
+    // A stop request cancels statements in flight until the process ends: not these.
+    const pg::ShieldFromCancel shield_central(central);
+    const pg::ShieldFromCancel shield_admin(admin.connection());
     attempt("database " + tenant.database, [&] { admin.drop_database(tenant.database); });
     attempt("role " + tenant.role, [&] { admin.drop_role(tenant.role); });
     if (!tenant.id.empty()) attempt("the tenant row", [&] { rows.delete_provisioning(tenant.id); });

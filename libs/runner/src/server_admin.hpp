@@ -52,6 +52,8 @@ class ServerAdmin {
   void drop_role(const std::string& role);
 
   const std::string& name() const { return server_.name; }
+  // The admin connection, once connect() opened it: to shield it from a stop request while undoing.
+  const pg::Connection& connection() const { return *db_; }
 
  private:
   void exec(const std::string& sql);
