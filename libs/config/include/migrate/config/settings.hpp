@@ -22,6 +22,10 @@ struct MigrationSource {
   std::vector<std::string> legacy_extensions = {".js", ".ts", ".cjs", ".mjs"};
 };
 
+// The format tenant passwords are written in (knexfile `encryption.format`); both are always read.
+// cbc is what Node code of existing fleets reads; v2 is authenticated (AES-256-GCM, key id).
+enum class EncryptionFormat { cbc, v2 };
+
 struct Settings {
   std::filesystem::path knexfile;  // the file these came from
   std::string environment;         // its block, e.g. "development"
@@ -39,6 +43,7 @@ struct Settings {
   std::chrono::milliseconds statement_timeout{0};
   std::chrono::seconds connect_timeout{10};
   RetryPolicy retry;
+  EncryptionFormat encryption_format = EncryptionFormat::cbc;  // what encrypt, provision and rotations write
 };
 
 }  // namespace migrate::config
