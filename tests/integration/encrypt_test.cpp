@@ -165,7 +165,7 @@ struct TempDir {
 
 }  // namespace
 
-TEST_CASE("migrate encrypt writes the knexfile's encryption.format, or --format, without a central database",
+TEST_CASE("migrate encrypt writes the encryption.format of the knexfile, or --format, without a central database",
           "[integration][encrypt]") {
   const TempDir dir;
   const std::string password = "format-Secret-7";

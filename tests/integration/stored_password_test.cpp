@@ -76,7 +76,7 @@ std::string migrate_encrypt_v2(const std::string& key, const std::string& passwo
 
 }  // namespace
 
-TEST_CASE("what migrate encrypt --format v2 writes, the README's Node lines decrypt, and refuse changed",
+TEST_CASE("what migrate encrypt --format v2 writes, the Node lines of the README decrypt, and refuse changed",
           "[integration][encrypt][v2][knex]") {
   const NodeSnippet node;
   for (const auto& key : {raw_key, hex_key}) {
@@ -107,7 +107,7 @@ TEST_CASE("what migrate encrypt --format v2 writes, the README's Node lines decr
   }
 }
 
-TEST_CASE("what the README's Node lines write as v2, migrate decrypts and logs in with",
+TEST_CASE("what the Node lines of the README write as v2, migrate decrypts and logs in with",
           "[integration][encrypt][v2][knex]") {
   const NodeSnippet node;
   for (const auto& key : {raw_key, hex_key}) {
