@@ -12,6 +12,7 @@
 #include "migrate/core/error.hpp"
 #include "migrate/core/printable.hpp"
 #include "migrate/core/text.hpp"
+#include "migrate/crypto/stored_password.hpp"
 #include "migrate/migrations/new_migration.hpp"
 #include "migrate/pg/errors.hpp"
 #include "migrate/pg/target.hpp"
@@ -19,6 +20,9 @@
 #include "migrate/runner/commands.hpp"
 #include "migrate/runner/lifecycle.hpp"
 #include "migrate/runner/repair.hpp"
+#include "migrate/runner/password_storage.hpp"
+#include "migrate/runner/repair.hpp"
+#include "migrate/runner/rotate_key.hpp"
 #include "migrate/runner/targeted.hpp"
 #include "migrate/runner/validate.hpp"
 #include "signals.hpp"
@@ -54,6 +58,8 @@ struct Arguments {
   std::string tenant_name;
   std::string server;
   bool drop_database = false;
+  // Secrets: encrypt --format.
+  std::string format;
 };
 
 config::Settings load(const Arguments& args) {
@@ -207,6 +213,11 @@ int run(int argc, char** argv) {
   make->add_option("name", args.migration_name, "lowercase snake_case, e.g. add_invoices")->required();
 
   auto* encrypt = app.add_subcommand("encrypt", "encrypt one password read from standard input");
+  encrypt->add_option("--format", args.format, "cbc or v2 (default: the knexfile's encryption.format, else cbc)")
+      ->check(CLI::IsMember({"cbc", "v2"}));
+  auto* rotate_key = app.add_subcommand(
+      "rotate-key", "re-encrypt every tenant password under DB_ENCRYPTION_KEY, so previous keys can be retired");
+  rotate_key->add_flag("--dry-run", args.dry_run, "decrypt every password and print the counts; change nothing");
 
   // Integrity: checksums, validate, repair.
   const char* allow_edited_help = "apply even when applied migrations were edited since (see migrate validate)";
@@ -294,7 +305,12 @@ int run(int argc, char** argv) {
         if (on_terminal) tcsetattr(STDIN_FILENO, TCSANOW, &terminal);
         _exit(128 + number);
       });
-      return encrypt_command();
+      // The knexfile is optional here: encrypt needs no central database. Only encryption.format is read.
+      const auto format = !args.format.empty() ? *crypto::parse_format(args.format)
+                                               : runner::storage_format(config::read_encryption_format(
+                                                     args.knexfile, config::choose_environment(args.environment),
+                                                     app.get_option("--knexfile")->count() > 0));
+      return encrypt_command(format);
     }
     const SignalWatcher watcher;
     const auto settings = load(args);
@@ -353,6 +369,7 @@ int run(int argc, char** argv) {
                                  [&](const std::string& question) { return confirm(args, question); });
     if (*central) return runner::migrate_central(settings, engine, *make_reporter(args, true));
     if (*unlock) return runner::unlock_tenant(settings, args.tenant, *make_reporter(args, true));
+    if (*rotate_key) return runner::rotate_key(settings, args.dry_run, *make_reporter(args, true));
     // Integrity: checksums, validate, repair.
     if (*validate) {
       runner::ValidateRequest request{std::nullopt, fleet_options(args, settings), args.log_format == "json"};

@@ -9,8 +9,9 @@
 
 #include "cli.hpp"
 #include "migrate/core/error.hpp"
-#include "migrate/crypto/key.hpp"
+#include "migrate/crypto/key_ring.hpp"
 #include "migrate/crypto/password_cipher.hpp"
+#include "migrate/crypto/stored_password.hpp"
 
 namespace migrate::cli {
 namespace {
@@ -72,8 +73,8 @@ crypto::Secret read_password() {
 
 }  // namespace
 
-int encrypt_command() {
-  const auto key = crypto::key_from_environment();
+int encrypt_command(crypto::Format format) {
+  const auto ring = crypto::KeyRing::from_environment();
   crypto::Secret password;
   {
     NoEcho no_echo;
@@ -90,7 +91,7 @@ int encrypt_command() {
     case crypto::PasswordText::invalid_utf8:
       throw InputError("encrypt: the password is not valid UTF-8; migrate could not decrypt it later");
   }
-  std::cout << crypto::encrypt_password(password.view(), key) << '\n';
+  std::cout << crypto::seal_password(password.view(), ring, format) << '\n';
   return exit_ok;
 }
 

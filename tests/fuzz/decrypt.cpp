@@ -1,7 +1,8 @@
 // libFuzzer: decrypt_password under a fixed key never crashes, and either throws DecryptError or
 // returns printable text. The first byte chooses the input's use: even, the rest is a stored value
 // as it is; odd, the rest is a plaintext, encrypted here (fixed IV) and decrypted, which must give
-// back exactly that plaintext when it is printable and DecryptError otherwise.
+// back exactly that plaintext when it is printable and DecryptError otherwise. A stored value is
+// also read through a key ring (open_password), which takes v2 values ("v2:...") too.
 #include <openssl/evp.h>
 
 #include <cstdint>
@@ -12,7 +13,9 @@
 
 #include "migrate/crypto/hex.hpp"
 #include "migrate/crypto/key.hpp"
+#include "migrate/crypto/key_ring.hpp"
 #include "migrate/crypto/password_cipher.hpp"
+#include "migrate/crypto/stored_password.hpp"
 
 using namespace migrate::crypto;
 
@@ -21,6 +24,11 @@ namespace {
 const Secret& fixed_key() {
   static const Secret key = parse_key("fuzz-key-0123456789abcdef-32char");
   return key;
+}
+
+const KeyRing& fixed_ring() {
+  static const KeyRing ring(parse_key("fuzz-key-0123456789abcdef-32char"));
+  return ring;
 }
 
 // `plaintext` in the stored form under fixed_key(), with a fixed IV so that a run is repeatable.
@@ -52,6 +60,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (round_trip && password.view() != rest) std::abort();
   } catch (const DecryptError&) {
     if (round_trip && !rest.empty() && classify_password_text(rest) == PasswordText::printable) std::abort();
+  }
+  if (!round_trip) {
+    try {
+      const auto opened = open_password(stored, fixed_ring());
+      if (opened.password.empty() || classify_password_text(opened.password.view()) != PasswordText::printable)
+        std::abort();
+    } catch (const DecryptError&) {
+    }
   }
   return 0;
 }

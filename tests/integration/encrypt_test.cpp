@@ -7,6 +7,7 @@
 
 #include "migrate/crypto/key.hpp"
 #include "migrate/crypto/password_cipher.hpp"
+#include "migrate/crypto/stored_password.hpp"
 #include "support/cluster.hpp"
 #include "support/process.hpp"
 #include "support/terminal.hpp"
@@ -135,4 +136,91 @@ TEST_CASE("migrate encrypt on a terminal does not echo the password typed", "[in
   CHECK_THAT(screen[1], Catch::Matches("[0-9a-f]{32}:[0-9a-f]{64}"));
   CHECK(std::string(migrate::crypto::decrypt_password(screen[1], migrate::crypto::parse_key(key)).view()) == password);
   CHECK((terminal.settings().c_lflag & ECHO) != 0);  // given back
+}
+
+namespace {
+
+// `migrate encrypt` run in `dir` (which may hold a knexfile.yaml), with `args` after "encrypt".
+support::ProcessResult encrypt_in(const std::filesystem::path& dir, const std::vector<std::string>& args,
+                                  const std::string& password, const std::vector<std::string>& before = {}) {
+  const auto input = dir / "password-input";
+  { std::ofstream(input) << password << "\n"; }
+  std::vector<std::string> argv = {"/bin/sh", "-c", "exec \"$@\" < \"$0\"", input.string(), MIGRATE_BINARY};
+  argv.insert(argv.end(), before.begin(), before.end());
+  argv.push_back("encrypt");
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto result = support::run(argv, {{"DB_ENCRYPTION_KEY", key}, {"MIGRATE_ENV", ""}}, dir);
+  std::filesystem::remove(input);
+  return result;
+}
+
+struct TempDir {
+  TempDir() : path(std::filesystem::temp_directory_path() / support::unique_name("migrate-encrypt-dir-")) {
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  void knexfile(const std::string& text) const { std::ofstream(path / "knexfile.yaml") << text; }
+  std::filesystem::path path;
+};
+
+}  // namespace
+
+TEST_CASE("migrate encrypt writes the encryption.format of the knexfile, or --format, without a central database",
+          "[integration][encrypt]") {
+  const TempDir dir;
+  const std::string password = "format-Secret-7";
+  const auto v2_pattern = "v2:[0-9a-f]{8}:[0-9a-f]{24}:[0-9a-f]{32}:[0-9a-f]{30}\n";
+  const auto cbc_pattern = "[0-9a-f]{32}:[0-9a-f]{32}\n";
+
+  // No knexfile: cbc, as before; --format v2 asks for v2.
+  auto result = encrypt_in(dir.path, {}, password);
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.out, Catch::Matches(cbc_pattern));
+  result = encrypt_in(dir.path, {"--format", "v2"}, password);
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.out, Catch::Matches(v2_pattern));
+
+  // A knexfile whose other keys could not be loaded here (an unset variable, no central database):
+  // only encryption.format is read.
+  dir.knexfile(
+      "development:\n  connection: ${NOT_SET_ANYWHERE_FOR_ENCRYPT}\n  encryption:\n    format: v2\n"
+      "production:\n  connection: ${NOT_SET_ANYWHERE_FOR_ENCRYPT}\n");
+  result = encrypt_in(dir.path, {}, password);
+  INFO(result.all());
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.out, Catch::Matches(v2_pattern));
+  const auto stored = result.out.substr(0, result.out.size() - 1);
+  const migrate::crypto::KeyRing ring(migrate::crypto::parse_key(key));
+  CHECK(migrate::crypto::decrypt_password(stored, ring).view() == password);
+  result = encrypt_in(dir.path, {"--format", "cbc"}, password);
+  CHECK_THAT(result.out, Catch::Matches(cbc_pattern));
+  result = encrypt_in(dir.path, {}, password, {"--env", "production"});
+  CHECK_THAT(result.out, Catch::Matches(cbc_pattern));
+  CHECK(result.err.empty());
+}
+
+TEST_CASE("migrate encrypt refuses an unknown encryption.format or --format, exit 2, naming it",
+          "[integration][encrypt]") {
+  const TempDir dir;
+  dir.knexfile("development:\n  connection: x\n  encryption:\n    format: aes-gcm\n");
+  auto result = encrypt_in(dir.path, {}, "unknown-Secret-1");
+  CHECK(result.exit_code == 2);
+  CHECK(result.out.empty());
+  CHECK(result.err ==
+        "migrate: error: knexfile.yaml:4: development.encryption.format is 'aes-gcm', not a known format: cbc "
+        "(AES-256-CBC, what Node code of existing fleets reads) or v2 (AES-256-GCM, authenticated)\n");
+  dir.knexfile("development:\n  connection: x\n  encryption:\n    formats: v2\n");
+  result = encrypt_in(dir.path, {}, "unknown-Secret-1");
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(result.err, Catch::Contains("development.encryption.formats is not a known key (known: format)"));
+  result = encrypt_in(dir.path, {"--format", "v3"}, "unknown-Secret-1");
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(result.err, Catch::Contains("--format: v3 not in {cbc,v2}"));
+  // A knexfile named on the command line must be there.
+  result = encrypt_in(dir.path, {}, "unknown-Secret-1", {"--knexfile", "missing.yaml"});
+  CHECK(result.exit_code == 2);
+  CHECK(result.err ==
+        "migrate: error: missing.yaml: no such file (pass --knexfile PATH, or run from the folder that has "
+        "knexfile.yaml)\n");
+  CHECK(result.all().find("unknown-Secret") == std::string::npos);
 }

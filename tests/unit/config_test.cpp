@@ -496,4 +496,28 @@ TEST_CASE("servers: a missing connection, a pattern without {slug}, an unknown k
              Catch::Contains("servers.main.user is not a known key"));
   CHECK_THAT(error_of(knexfile(base + "      connection:\n        password: p\n        sslmode: x\n"), "production"),
              Catch::Contains("servers.main.connection.sslmode is not a known key"));
+TEST_CASE("encryption.format is cbc by default, v2 when asked, and anything else is refused naming it", "[config]") {
+  const auto plain = knexfile("development:\n  connection: x\n");
+  CHECK(load_settings(plain, "development").encryption_format == EncryptionFormat::cbc);
+  const auto v2 = knexfile("development:\n  connection: x\n  encryption:\n    format: v2\n");
+  CHECK(load_settings(v2, "development").encryption_format == EncryptionFormat::v2);
+  CHECK(read_encryption_format(v2, "development", true) == EncryptionFormat::v2);
+  const auto bad = knexfile("development:\n  connection: x\n  encryption:\n    format: V2\n");
+  const std::string message = bad.string() +
+                              ":4: development.encryption.format is 'V2', not a known format: cbc (AES-256-CBC, "
+                              "what Node code of existing fleets reads) or v2 (AES-256-GCM, authenticated)";
+  CHECK(error_of(bad, "development") == message);
+  CHECK_THROWS_WITH(read_encryption_format(bad, "development", false), message);
+}
+
+TEST_CASE("read_encryption_format reads that key alone, and no knexfile means cbc unless one was named", "[config]") {
+  // The rest of the block would not load (an unset variable, an unknown key): it is not read.
+  const auto path =
+      knexfile("development:\n  connection: ${MIGRATE_TEST_NEVER_SET}\n  nonsense: 1\n  encryption:\n    format: v2\n");
+  CHECK(read_encryption_format(path, "development", true) == EncryptionFormat::v2);
+  const auto missing = path.parent_path() / "no-such-knexfile.yaml";
+  CHECK(read_encryption_format(missing, "development", false) == EncryptionFormat::cbc);
+  CHECK_THROWS_AS(read_encryption_format(missing, "development", true), InputError);
+  CHECK_THROWS_WITH(read_encryption_format(path, "staging", false),
+                    path.string() + ": no environment 'staging' (it has: development)");
 }

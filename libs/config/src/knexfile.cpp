@@ -240,9 +240,24 @@ void read_servers(const BlockReader& reader, const YAML::Node& node, const std::
   }
 }
 
-}  // namespace
 
-Settings load_settings(const std::filesystem::path& path, const std::string& environment) {
+// `encryption: { format: cbc | v2 }`.
+EncryptionFormat read_encryption(const BlockReader& reader, const YAML::Node& node) {
+  reader.require_map(node, "encryption");
+  reader.reject_unknown(node, "encryption", {"format"}, {});
+  if (!node["format"]) return EncryptionFormat::cbc;
+  const auto value = reader.text(node["format"], "encryption.format");
+  if (value == "cbc") return EncryptionFormat::cbc;
+  if (value == "v2") return EncryptionFormat::v2;
+  reader.fail(node["format"], "encryption.format",
+              "is " + BlockReader::shown(node["format"], value) +
+                  ", not a known format: cbc (AES-256-CBC, what Node code of existing fleets reads) or v2 "
+                  "(AES-256-GCM, authenticated)");
+}
+
+// The environment block `environment` of the knexfile at `path`: InputError for a missing file,
+// YAML that is not a mapping, or an unknown environment, naming what it has.
+YAML::Node environment_block(const std::filesystem::path& path, const std::string& environment) {
   const std::string file = path.string();
   if (!std::filesystem::exists(path))
     throw InputError(file + ": no such file (pass --knexfile PATH, or run from the folder that has knexfile.yaml)");
@@ -256,10 +271,29 @@ Settings load_settings(const std::filesystem::path& path, const std::string& env
         names += (names.empty() ? "" : ", ") + entry.first.as<std::string>();
     throw InputError(file + ": no environment '" + environment + "' (it has: " + names + ")");
   }
+  return block;
+}
+
+}  // namespace
+
+EncryptionFormat read_encryption_format(const std::filesystem::path& path, const std::string& environment,
+                                        bool required) {
+  if (!required && !std::filesystem::exists(path)) return EncryptionFormat::cbc;
+  const YAML::Node block = environment_block(path, environment);
+  BlockReader reader(path.string(), environment);
+  reader.require_map(block, "");
+  if (const auto node = block["encryption"]) return read_encryption(reader, node);
+  return EncryptionFormat::cbc;
+}
+
+Settings load_settings(const std::filesystem::path& path, const std::string& environment) {
+  const std::string file = path.string();
+  const YAML::Node block = environment_block(path, environment);
 
   BlockReader reader(file, environment);
   reader.require_map(block, "");
-  reader.reject_unknown(block, "", {"connection", "migrations", "tenants", "central", "run", "retry", "servers"});
+  reader.reject_unknown(block, "",
+                        {"connection", "migrations", "tenants", "central", "run", "retry", "servers", "encryption"});
 
   Settings settings;
   settings.knexfile = std::filesystem::absolute(path);
@@ -316,6 +350,7 @@ Settings load_settings(const std::filesystem::path& path, const std::string& env
       policy.max_delay = std::chrono::milliseconds(reader.number(retry["maxDelayMs"], "retry.maxDelayMs", 0, 600000));
   }
   if (const auto servers = block["servers"]) read_servers(reader, servers, base, settings.servers);
+  if (const auto node = block["encryption"]) settings.encryption_format = read_encryption(reader, node);
   return settings;
 }
 

@@ -5,8 +5,10 @@
 #include <openssl/rand.h>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "cbc.hpp"
 #include "migrate/core/error.hpp"
 #include "migrate/crypto/hex.hpp"
 
@@ -26,15 +28,6 @@ using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, CipherContextDeleter>;
 [[noreturn]] void fail(const char* message) {
   ERR_clear_error();
   throw RunError(message);
-}
-
-// The one reason for every value of the right form that does not decrypt: bad padding, an empty
-// plaintext or one that is not printable UTF-8 all look alike. Telling them apart would show
-// anyone who can write a tenant row and read the output which forged values pass the padding
-// check (a padding oracle), and that is enough to decrypt a stored password without the key.
-[[noreturn]] void fail_undecryptable() {
-  ERR_clear_error();
-  throw DecryptError("wrong key or corrupted value");
 }
 
 CipherContext new_context() {
@@ -83,35 +76,60 @@ PasswordText classify_password_text(std::string_view text) {
   return PasswordText::printable;
 }
 
-Secret decrypt_password(std::string_view stored, const Secret& key) {
-  require_key(key);
+namespace detail {
+
+// The one reason for every value of the right form that does not decrypt: bad padding, an empty
+// plaintext or one that is not printable UTF-8 all look alike. Telling them apart would show
+// anyone who can write a tenant row and read the output which forged values pass the padding
+// check (a padding oracle), and that is enough to decrypt a stored password without the key.
+void fail_undecryptable(const std::string& detail) {
+  ERR_clear_error();
+  throw DecryptError("wrong key or corrupted value" + detail);
+}
+
+CbcValue parse_cbc(std::string_view stored) {
   // The value's form: checked before any decryption, so these reasons say nothing about the key.
   if (stored.empty()) throw DecryptError("the encrypted password is empty");
   const auto colon = stored.find(':');
   if (colon == std::string_view::npos)
     throw DecryptError("the encrypted password has no ':' between IV and ciphertext");
-  const auto iv = from_hex(stored.substr(0, colon));
+  auto iv = from_hex(stored.substr(0, colon));
   if (!iv) throw DecryptError("the IV is not hex (expected 32 hex digits before ':')");
   if (iv->size() != iv_size) throw DecryptError("the IV is " + std::to_string(iv->size()) + " bytes, expected 16");
-  const auto ciphertext = from_hex(stored.substr(colon + 1));
+  auto ciphertext = from_hex(stored.substr(colon + 1));
   if (!ciphertext) throw DecryptError("the ciphertext is not hex or has an odd length");
   if (ciphertext->empty() || ciphertext->size() % block_size != 0)
     throw DecryptError("the ciphertext is " + std::to_string(ciphertext->size()) +
                        " bytes, not a whole number of 16-byte blocks");
+  return {std::move(*iv), std::move(*ciphertext)};
+}
 
-  // From here on every failure is fail_undecryptable(); `plaintext` wipes itself on every path.
+std::optional<Secret> try_cbc(const CbcValue& value, const Secret& key) {
+  require_key(key);
+  // `plaintext` wipes itself on every path.
   auto context = new_context();
-  Secret plaintext(ciphertext->size() + block_size);
+  Secret plaintext(value.ciphertext.size() + block_size);
   int written = 0;
   int final_written = 0;
-  const auto size = static_cast<int>(ciphertext->size());
-  if (EVP_DecryptInit_ex(context.get(), EVP_aes_256_cbc(), nullptr, key.data(), iv->data()) != 1 ||
-      EVP_DecryptUpdate(context.get(), plaintext.data(), &written, ciphertext->data(), size) != 1 ||
-      EVP_DecryptFinal_ex(context.get(), plaintext.data() + written, &final_written) != 1)
-    fail_undecryptable();
+  const auto size = static_cast<int>(value.ciphertext.size());
+  if (EVP_DecryptInit_ex(context.get(), EVP_aes_256_cbc(), nullptr, key.data(), value.iv.data()) != 1 ||
+      EVP_DecryptUpdate(context.get(), plaintext.data(), &written, value.ciphertext.data(), size) != 1 ||
+      EVP_DecryptFinal_ex(context.get(), plaintext.data() + written, &final_written) != 1) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
   plaintext.shrink(static_cast<std::size_t>(written + final_written));
-  if (plaintext.empty() || classify_password_text(plaintext.view()) != PasswordText::printable) fail_undecryptable();
+  if (plaintext.empty() || classify_password_text(plaintext.view()) != PasswordText::printable) return std::nullopt;
   return plaintext;
+}
+
+}  // namespace detail
+
+Secret decrypt_password(std::string_view stored, const Secret& key) {
+  require_key(key);
+  auto plaintext = detail::try_cbc(detail::parse_cbc(stored), key);
+  if (!plaintext) detail::fail_undecryptable();
+  return std::move(*plaintext);
 }
 
 std::string encrypt_password(std::string_view plaintext, const Secret& key) {

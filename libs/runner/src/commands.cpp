@@ -7,7 +7,7 @@
 #include "migrate/core/error.hpp"
 #include "migrate/core/interrupt.hpp"
 #include "migrate/core/text.hpp"
-#include "migrate/crypto/key.hpp"
+#include "migrate/crypto/key_ring.hpp"
 #include "migrate/ledger/ledger_lock.hpp"
 #include "migrate/pg/errors.hpp"
 #include "migrate/registry/tenant_registry.hpp"
@@ -201,7 +201,7 @@ int migrate_central(const config::Settings& settings, const EngineOptions& engin
 }
 
 int unlock_tenant(const config::Settings& settings, const std::string& slug_or_id, Reporter& reporter) {
-  const auto key = crypto::key_from_environment();
+  const auto key = crypto::KeyRing::from_environment();
   const ledger::Ledger ledger(settings.tenant_migrations.table_name);
   const auto tenant = CentralReader(settings).find_tenant(slug_or_id);
   TenantOutcome outcome;

@@ -5,7 +5,7 @@
 
 #include "migrate/core/error.hpp"
 #include "migrate/core/interrupt.hpp"
-#include "migrate/crypto/key.hpp"
+#include "migrate/crypto/key_ring.hpp"
 #include "migrate/registry/tenant_registry.hpp"
 
 namespace migrate::runner {
@@ -19,7 +19,7 @@ Preflight::Preflight(const config::Settings& config)
     : settings(config),
       set(migrations::MigrationSet::load(config.tenant_migrations.directory,
                                          config.tenant_migrations.legacy_extensions)),
-      key(crypto::key_from_environment()),
+      key(crypto::KeyRing::from_environment()),
       ledger(config.tenant_migrations.table_name),
       central(config) {}
 

@@ -6,7 +6,7 @@
 
 #include "central_reader.hpp"
 #include "migrate/config/settings.hpp"
-#include "migrate/crypto/secret.hpp"
+#include "migrate/crypto/key_ring.hpp"
 #include "migrate/ledger/ledger.hpp"
 #include "migrate/migrations/migration_set.hpp"
 #include "migrate/registry/tenant_record.hpp"
@@ -35,7 +35,7 @@ struct Preflight {
 
   const config::Settings& settings;
   const migrations::MigrationSet set;
-  const crypto::Secret key;
+  const crypto::KeyRing key;  // DB_ENCRYPTION_KEY, and DB_ENCRYPTION_KEY_PREVIOUS for reading
   const ledger::Ledger ledger;
   CentralReader central;
 };

@@ -8,6 +8,7 @@
 #include "migrate/pg/errors.hpp"
 #include "migrate/registry/tenant_rows.hpp"
 #include "migrate/runner/lifecycle.hpp"
+#include "migrate/runner/password_storage.hpp"
 #include "preflight.hpp"
 #include "server_admin.hpp"
 #include "up_work.hpp"
@@ -122,7 +123,7 @@ int provision(const config::Settings& settings, const ProvisionRequest& request,
                        "; nothing was changed");
     password = crypto::generate_password();
     tenant.id = rows.insert_provisioning({slug, request.name, admin.tenant_endpoint(tenant.database, tenant.role),
-                                          crypto::encrypt_password(password.view(), preflight.key)});
+                                          seal_for_storage(settings, preflight.key, password.view())});
   }
 
   try {

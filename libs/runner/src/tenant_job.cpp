@@ -2,7 +2,7 @@
 
 #include "migrate/core/error.hpp"
 #include "migrate/core/interrupt.hpp"
-#include "migrate/crypto/password_cipher.hpp"
+#include "migrate/crypto/stored_password.hpp"
 #include "migrate/pg/errors.hpp"
 #include "migrate/runner/lock_timeout.hpp"
 #include "migrate/runner/retry.hpp"

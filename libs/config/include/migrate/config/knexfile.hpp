@@ -17,6 +17,13 @@ std::string choose_environment(const std::string& requested);
 // sslcert and sslkey in `central_connection`.
 Settings load_settings(const std::filesystem::path& path, const std::string& environment);
 
+// Only `encryption.format` of `environment` in the knexfile at `path`, for `migrate encrypt`, which
+// needs no central database: no other key is read or expanded. The default (cbc) when `path` does
+// not exist and `required` is false. Throws InputError, as load_settings does, for a missing file
+// when `required`, malformed YAML, an unknown environment, or an unknown value (naming it).
+EncryptionFormat read_encryption_format(const std::filesystem::path& path, const std::string& environment,
+                                        bool required);
+
 // `text` with every ${NAME} replaced by the environment variable NAME. Throws InputError naming
 // `where` and the variable when one is unset, and for an unterminated "${".
 std::string expand_environment(const std::string& text, const std::string& where);

@@ -34,6 +34,9 @@ struct ServerSettings {
   std::string database_name = "tenant_{slug}";
   std::string role_name = "tenant_{slug}";
 };
+// The format tenant passwords are written in (knexfile `encryption.format`); both are always read.
+// cbc is what Node code of existing fleets reads; v2 is authenticated (AES-256-GCM, key id).
+enum class EncryptionFormat { cbc, v2 };
 
 struct Settings {
   std::filesystem::path knexfile;  // the file these came from
@@ -53,6 +56,7 @@ struct Settings {
   std::chrono::seconds connect_timeout{10};
   RetryPolicy retry;
   std::vector<ServerSettings> servers;  // in the order the knexfile lists them
+  EncryptionFormat encryption_format = EncryptionFormat::cbc;  // what encrypt, provision and rotations write
 };
 
 }  // namespace migrate::config

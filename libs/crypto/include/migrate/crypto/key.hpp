@@ -13,6 +13,10 @@ inline constexpr std::string_view key_variable = "DB_ENCRYPTION_KEY";
 // DB_ENCRYPTION_KEY and the forms it takes; the message never holds the key.
 Secret parse_key(std::string_view text);
 
+// parse_key() for a key from elsewhere: errors name it `name` (such as "DB_ENCRYPTION_KEY_PREVIOUS
+// key 2 of 3") and end with `hint`; they never hold the key.
+Secret parse_key(std::string_view text, std::string_view name, std::string_view hint = {});
+
 // parse_key() of the DB_ENCRYPTION_KEY environment variable; InputError when it is unset.
 Secret key_from_environment();
 

@@ -16,7 +16,8 @@ class DecryptError : public RunError {
   explicit DecryptError(const std::string& message) : RunError(message) {}
 };
 
-// The plaintext password of `stored`. A value of the wrong form (empty, no ':', an IV that is not
+// The plaintext password of CBC value `stored` under the one key `key` (stored_password.hpp reads
+// both formats under a key ring). A value of the wrong form (empty, no ':', an IV that is not
 // 32 hex digits, a ciphertext that is not hex or not a whole number of 16-byte blocks) throws
 // DecryptError saying what is wrong with it. Every failure after that (OpenSSL failing, bad
 // padding, an empty plaintext, one that is not PasswordText::printable) throws DecryptError

@@ -4,7 +4,7 @@
 #include <functional>
 
 #include "migrate/config/settings.hpp"
-#include "migrate/crypto/secret.hpp"
+#include "migrate/crypto/key_ring.hpp"
 #include "migrate/pg/connection.hpp"
 #include "migrate/registry/tenant_record.hpp"
 #include "migrate/runner/outcome.hpp"
@@ -13,7 +13,7 @@
 namespace migrate::runner {
 
 struct TenantAccess {
-  const crypto::Secret& key;  // DB_ENCRYPTION_KEY
+  const crypto::KeyRing& key;  // DB_ENCRYPTION_KEY, and DB_ENCRYPTION_KEY_PREVIOUS for reading
   const config::Settings& settings;
   Reporter& reporter;
 };
