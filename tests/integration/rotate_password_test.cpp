@@ -185,7 +185,9 @@ TEST_CASE("rotate-password killed after the server took the new password is comp
   const auto blocked = fleet.migrate({"tenant", "acme-corp"});
   INFO(blocked.all());
   CHECK(blocked.exit_code == 1);
-  CHECK_THAT(blocked.out, Catch::Contains("password authentication failed"));
+  CHECK_THAT(blocked.out, Catch::Contains("password authentication failed") &&
+                              Catch::Contains("; a password rotation of this tenant was interrupted: run migrate "
+                                              "rotate-password acme-corp"));
 
   const auto again = fleet.migrate({"rotate-password", "acme-corp"});
   INFO(again.all());

@@ -257,6 +257,21 @@ std::vector<registry::TenantRecord> fleet_targets(CentralReader& reader, registr
 
 }  // namespace
 
+std::string interrupted_rotation_note(const registry::TenantRecord& tenant, const config::Settings& settings,
+                                      const Error& error) {
+  const auto* refused = dynamic_cast<const pg::ConnectError*>(&error);
+  if (refused == nullptr || !password_refused(*refused)) return {};
+  try {
+    const auto target = pg::Target::parse(settings.central_connection, "central connection");
+    pg::Connection central(target, {settings.connect_timeout});
+    registry::PasswordRotations rotations(central, settings.tenants_table);
+    if (!rotations.exists() || !rotations.pending(tenant.id)) return {};
+    return "; a password rotation of this tenant was interrupted: run migrate rotate-password " + tenant.label();
+  } catch (...) {
+    return {};
+  }
+}
+
 int rotate_password(const config::Settings& settings, const RotatePasswordRequest& request, Reporter& reporter) {
   const Sealer sealer;  // the key is checked before any database is touched
   CentralReader reader(settings);

@@ -13,6 +13,8 @@
 #include <string>
 
 #include "migrate/config/settings.hpp"
+#include "migrate/core/error.hpp"
+#include "migrate/registry/tenant_record.hpp"
 #include "migrate/runner/fleet.hpp"
 #include "migrate/runner/reporter.hpp"
 
@@ -30,5 +32,12 @@ struct RotatePasswordRequest {
 // tenant's password was rotated (or an interrupted rotation completed), 1 when one failed; an
 // unknown tenant is InputError (exit 2), nothing changed. Never prints a password.
 int rotate_password(const config::Settings& settings, const RotatePasswordRequest& request, Reporter& reporter);
+
+// For a run whose connection to `tenant` failed with `error`: when the server refused the
+// password and a rotation of this tenant is recorded as interrupted, "; a password rotation of
+// this tenant was interrupted: run migrate rotate-password <slug>"; otherwise empty (also when the
+// central database cannot be asked: this only adds to a reason).
+std::string interrupted_rotation_note(const registry::TenantRecord& tenant, const config::Settings& settings,
+                                      const Error& error);
 
 }  // namespace migrate::runner
