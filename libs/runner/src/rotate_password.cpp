@@ -154,6 +154,8 @@ std::string left_behind(Stage stage, const Error& error, const registry::TenantR
       if (error.in_doubt()) return " (the new password may or may not be set on the server; " + again + ")";
       return " (the old password still works; " + again + ")";
     case Stage::storing:
+      if (error.in_doubt())
+        return " (the server has the new password; the tenants row may not have it yet: " + again + ")";
       return " (the server has the new password but the tenants row does not yet: the tenant cannot be reached "
              "with the stored password until you " +
              again + ")";
