@@ -24,6 +24,7 @@
 #include "migrate/runner/repair.hpp"
 #include "migrate/runner/rotate_key.hpp"
 #include "migrate/runner/targeted.hpp"
+#include "migrate/runner/rotate_password.hpp"
 #include "migrate/runner/validate.hpp"
 #include "signals.hpp"
 
@@ -258,6 +259,21 @@ int run(int argc, char** argv) {
   deprovision->add_flag("--yes", args.yes, "with --drop-database: do not ask for confirmation");
   deprovision->add_option("--server", args.server,
                           "with --drop-database: the server, if its host and port do not tell");
+  // Rotation: rotate-password.
+  auto* rotate = app.add_subcommand(
+      "rotate-password", "a new random password for a tenant's role: set on its server, then stored encrypted");
+  auto* rotate_tenant = rotate->add_option("tenant", args.tenant, "slug or id")->check(non_empty);
+  auto* rotate_all =
+      rotate->add_flag("--all-tenants", args.all_tenants, "every active tenant, and any with an interrupted rotation");
+  rotate_tenant->excludes(rotate_all);
+  rotate->add_option("--concurrency", args.concurrency, "tenants in flight at once")
+      ->check(CLI::Range(1, 256))
+      ->needs(rotate_all);
+  rotate->add_option("--per-host", args.per_host, "at most N tenants at once per database server; 0: no cap")
+      ->check(CLI::Range(0, 256))
+      ->needs(rotate_all);
+  rotate->add_option("--only", args.only, "only these slugs, comma-separated")->needs(rotate_all);
+  rotate->add_option("--exclude", args.exclude, "all but these slugs, comma-separated")->needs(rotate_all);
 
   try {
     app.parse(argc, argv);
@@ -293,6 +309,12 @@ int run(int argc, char** argv) {
 
   if (*repair && args.tenant.empty() && !args.all_tenants) {
     std::cerr << "repair: give --tenant <slug-or-id> or --all-tenants\nRun with --help for more information.\n";
+    return exit_input;
+  }
+
+  if (*rotate && args.tenant.empty() && !args.all_tenants) {
+    std::cerr << "rotate-password: give a tenant's slug or id, or --all-tenants\nRun with --help for more "
+                 "information.\n";
     return exit_input;
   }
 
@@ -381,6 +403,11 @@ int run(int argc, char** argv) {
       if (!args.all_tenants) request.tenant = args.tenant;
       return runner::repair(settings, request, *make_reporter(args, true),
                             [&](const std::string& question) { return confirm(args, question); });
+    }
+    if (*rotate) {
+      runner::RotatePasswordRequest request{std::nullopt, fleet_options(args, settings), args.log_format == "json"};
+      if (!args.all_tenants) request.tenant = args.tenant;
+      return runner::rotate_password(settings, request, *make_reporter(args, true));
     }
   } catch (const Error& error) {
     std::cerr << "migrate: error: " << printable(pg::scrub(error.what())) << '\n';

@@ -6,6 +6,7 @@
 #include "migrate/pg/errors.hpp"
 #include "migrate/runner/lock_timeout.hpp"
 #include "migrate/runner/retry.hpp"
+#include "migrate/runner/rotate_password.hpp"
 
 namespace migrate::runner {
 namespace {
@@ -62,6 +63,7 @@ TenantOutcome run_tenant(const registry::TenantRecord& tenant, const TenantAcces
         if (error.transient())
           reason +=
               " (gave up after " + std::to_string(attempt_number) + (attempt_number == 1 ? " attempt)" : " attempts)");
+        reason += interrupted_rotation_note(tenant, access.settings, error);
         return finish(TenantState::failed, reason);
       }
       const auto delay = backoff_delay(policy, attempt_number);
