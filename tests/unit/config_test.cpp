@@ -496,6 +496,8 @@ TEST_CASE("servers: a missing connection, a pattern without {slug}, an unknown k
              Catch::Contains("servers.main.user is not a known key"));
   CHECK_THAT(error_of(knexfile(base + "      connection:\n        password: p\n        sslmode: x\n"), "production"),
              Catch::Contains("servers.main.connection.sslmode is not a known key"));
+}
+
 TEST_CASE("encryption.format is cbc by default, v2 when asked, and anything else is refused naming it", "[config]") {
   const auto plain = knexfile("development:\n  connection: x\n");
   CHECK(load_settings(plain, "development").encryption_format == EncryptionFormat::cbc);

@@ -14,6 +14,7 @@
 #include "migrate/pg/connection.hpp"
 #include "migrate/pg/errors.hpp"
 #include "migrate/pg/quote.hpp"
+#include "migrate/registry/password_rotations.hpp"
 #include "migrate/runner/password_storage.hpp"
 
 namespace migrate::runner {
@@ -86,6 +87,24 @@ std::unique_ptr<pg::Connection> open_central(const config::Settings& settings) {
   }
 }
 
+// A rotate-password left half done holds a new password in its side table, sealed under the key
+// of its day: re-encrypting the tenants rows alone would leave it under a key about to be retired.
+void refuse_pending_rotations(const config::Settings& settings, pg::Connection& central) {
+  std::vector<std::string> ids;
+  try {
+    registry::PasswordRotations rotations(central, settings.tenants_table);
+    if (rotations.exists()) ids = rotations.pending_tenant_ids();
+  } catch (const Error& error) {
+    throw InputError(std::string("cannot read the password rotations table: ") + error.what() +
+                     "; nothing was changed");
+  }
+  if (ids.empty()) return;
+  std::string list;
+  for (const auto& id : ids) list += (list.empty() ? "" : ", ") + id;
+  throw InputError("a password rotation is unfinished for tenant id " + list +
+                   ": run migrate rotate-password for each (it completes it) before rotate-key; nothing was changed");
+}
+
 }  // namespace
 
 int rotate_key(const config::Settings& settings, bool dry_run, Reporter& reporter) {
@@ -93,6 +112,7 @@ int rotate_key(const config::Settings& settings, bool dry_run, Reporter& reporte
   const auto format = storage_format(settings.encryption_format);
   const auto central = open_central(settings);
   const auto table = pg::quote_qualified(settings.tenants_table);
+  refuse_pending_rotations(settings, *central);
   const std::string target =
       ring.current().name + " (key id " + ring.current().id + "), format " + std::string(crypto::format_name(format));
 
