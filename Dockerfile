@@ -23,9 +23,10 @@ COPY docker/runtime-packages.txt /tmp/runtime-packages.txt
 RUN apt-get update -qq \
  && sed -e 's/#.*//' /tmp/runtime-packages.txt | xargs apt-get install -y -qq --no-install-recommends \
  && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt
-# A system user of its own; USER by number, so that Kubernetes' runAsNonRoot can verify it.
-RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent --no-create-home \
-      --shell /usr/sbin/nologin migrate
+# A system user of its own, uid 10001 (above any host account's; the keys let --system take it),
+# and USER by number, so that Kubernetes' runAsNonRoot can verify it is not root.
+RUN useradd --system --key SYS_UID_MAX=10001 --key SYS_GID_MAX=10001 --uid 10001 --user-group \
+      --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin migrate
 COPY --from=build /build/bin/migrate /usr/local/bin/migrate
 WORKDIR /app
 COPY knexfile.yaml ./
