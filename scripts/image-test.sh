@@ -52,7 +52,9 @@ trap cleanup EXIT
 # debian:bookworm-slim (the runtime stage): the official two differ only in documentation and
 # locale files that slim leaves out, and minbase (Essential packages, apt) is what both stages
 # start from; the build stage installs its compiler and libraries itself, with install-deps.sh.
-bases=(docker.io/library/debian:bookworm-slim docker.io/library/debian:bookworm)
+# Named under localhost/, as images made here and not pulled; podman finds them for the
+# Dockerfile's short names (FROM debian:bookworm) with --pull=never.
+bases=(localhost/debian:bookworm-slim localhost/debian:bookworm)
 absent=()
 for base in "${bases[@]}"; do podman image exists "$base" || absent+=("$base"); done
 if [ ${#absent[@]} -gt 0 ]; then
