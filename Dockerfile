@@ -20,7 +20,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/nu
 # image.runtime_packages_cover_ldd checks against ldd), the knexfile and the migrations.
 FROM debian:bookworm-slim
 COPY docker/runtime-packages.txt /tmp/runtime-packages.txt
-RUN apt-get update -qq \
+RUN export DEBIAN_FRONTEND=noninteractive && apt-get update -qq \
  && sed -e 's/#.*//' /tmp/runtime-packages.txt | xargs apt-get install -y -qq --no-install-recommends \
  && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt
 # A system user of its own, uid 10001 (above any host account's; the keys let --system take it),
