@@ -20,3 +20,4 @@ source "$work/pg/env"
 
 cd build
 ctest --output-on-failure --no-tests=error -j"$(nproc)" "$@"
+if [ "${IMAGE_TEST:-0}" = 1 ]; then "$root/scripts/image-test.sh"; fi   # the Docker image, with podman (README "Docker image")
