@@ -98,6 +98,14 @@ int waiting_sessions_of(const std::string& role) {
       .as<int>();
 }
 
+// A second migration that writes a shared catalog the test can lock (pg_db_role_setting): it waits
+// there while the test holds that lock, after the role and the database exist.
+void write_waiting_migration(TestFleet& fleet) {
+  fleet.write_migration("20250101000002_settings.sql",
+                        "-- migrate:up\nALTER ROLE CURRENT_USER SET work_mem = '8MB';\n"
+                        "-- migrate:down\nALTER ROLE CURRENT_USER RESET work_mem;\n");
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -249,10 +257,7 @@ TEST_CASE("provision: killed during its migrations, running it again completes i
   Admin admin;
   TestFleet fleet(admin.servers());
   fleet.write_simple_migrations(1, 1);
-  // Writes a shared catalog the test can lock: the migration waits there, after role and database exist.
-  fleet.write_migration("20250101000002_settings.sql",
-                        "-- migrate:up\nALTER ROLE CURRENT_USER SET work_mem = '8MB';\n"
-                        "-- migrate:down\nALTER ROLE CURRENT_USER RESET work_mem;\n");
+  write_waiting_migration(fleet);
   const auto slug = new_slug();
   {
     pqxx::connection blocker(support::admin_conninfo());
@@ -322,9 +327,7 @@ TEST_CASE("provision: Ctrl-C during its migrations undoes role, database and row
   Admin admin;
   TestFleet fleet(admin.servers());
   fleet.write_simple_migrations(1, 1);
-  fleet.write_migration("20250101000002_settings.sql",
-                        "-- migrate:up\nALTER ROLE CURRENT_USER SET work_mem = '8MB';\n"
-                        "-- migrate:down\nALTER ROLE CURRENT_USER RESET work_mem;\n");
+  write_waiting_migration(fleet);
   const auto slug = new_slug();
   auto blocker = std::make_unique<pqxx::connection>(support::admin_conninfo());
   auto hold = std::make_unique<pqxx::work>(*blocker);
