@@ -348,3 +348,83 @@ TEST_CASE("provision: Ctrl-C during its migrations undoes role, database and row
   CHECK_FALSE(database_exists("db_" + slug));
   CHECK_FALSE(role_exists("r_" + slug));
 }
+
+TEST_CASE("provision: a slug that is another tenant's id is refused, and deprovision finds tenants by slug only",
+          "[integration][provision]") {
+  Admin admin;
+  TestFleet fleet(admin.servers());
+  fleet.write_simple_migrations(1, 1);
+  const auto slug = new_slug();
+  REQUIRE(fleet.migrate({"provision", slug}).exit_code == 0);
+  const auto other = fleet.add_tenant("other-tenant");
+  support::admin_exec("UPDATE tenants SET id = '" + slug + "-id' WHERE slug = 'other-tenant'", fleet.central_db());
+
+  const auto refused = fleet.migrate({"provision", slug + "-id"});
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Catch::Contains("is the id of an existing tenant"));
+  CHECK_FALSE(row_of(fleet, slug + "-id"));
+
+  // A tenant whose slug is the other's id: deprovision of that slug touches that row, not the other.
+  support::admin_exec("UPDATE tenants SET id = 'other-tenant' WHERE slug = '" + slug + "'", fleet.central_db());
+  const auto retired = fleet.migrate({"deprovision", "other-tenant"});
+  INFO(retired.all());
+  CHECK(retired.exit_code == 0);
+  CHECK(row_of(fleet, "other-tenant")->status == "deleted");
+  CHECK(row_of(fleet, slug)->status == "active");
+}
+
+TEST_CASE(
+    "provision: a row in provisioning that provision did not write is not taken over, its role and database left "
+    "alone",
+    "[integration][provision]") {
+  Admin admin;
+  TestFleet fleet(admin.servers());
+  fleet.write_simple_migrations(1, 1);
+  const auto victim = fleet.add_tenant("victim");
+  const auto slug = new_slug();
+  // A sign-up of the application in progress (or a hostile row) naming another tenant's role and database.
+  support::admin_exec(
+      "INSERT INTO tenants (id, slug, status, db_host, db_port, db_name, db_user, db_password_encrypted) "
+      "SELECT 'x-" +
+          slug + "', '" + slug +
+          "', 'provisioning', db_host, db_port, db_name, db_user, "
+          "db_password_encrypted FROM tenants WHERE slug = 'victim'",
+      fleet.central_db());
+  const auto result = fleet.migrate({"provision", slug});
+  INFO(result.all());
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(result.err, Catch::Contains("it was not started by migrate provision; nothing was changed"));
+  CHECK(database_exists(victim.db));
+  CHECK(row_of(fleet, slug)->status == "provisioning");
+  CHECK(fleet.migrate({"tenant", "victim"}).exit_code == 0);  // its password still opens it
+}
+
+TEST_CASE(
+    "deprovision: two servers at the tenant's host and port need --server, and one that does not hold it is "
+    "refused, nothing changed",
+    "[integration][provision]") {
+  Admin admin;
+  TestFleet fleet(admin.servers() + "  copy:\n    connection: postgresql://" + admin.role + ":" + admin.password + "@" +
+                  support::cluster_host() + ":" + std::to_string(support::cluster_port()) +
+                  "/postgres\n    databaseName: db_{slug}\n    roleName: r_{slug}\n  elsewhere:\n    connection: "
+                  "postgresql://" +
+                  admin.role + ":" + admin.password + "@" + support::cluster_host() + ":" +
+                  std::to_string(support::cluster_port()) + "/postgres\n    port: 1\n");
+  fleet.write_simple_migrations(1, 1);
+  const auto slug = new_slug();
+  REQUIRE(fleet.migrate({"provision", slug, "--server", "main"}).exit_code == 0);
+
+  const auto ambiguous = fleet.migrate({"deprovision", slug, "--drop-database", "--yes"});
+  CHECK(ambiguous.exit_code == 2);
+  CHECK_THAT(ambiguous.err, Catch::Contains("several servers hold tenants at"));
+  const auto wrong = fleet.migrate({"deprovision", slug, "--drop-database", "--yes", "--server", "elsewhere"});
+  CHECK(wrong.exit_code == 2);
+  CHECK_THAT(wrong.err, Catch::Contains("server elsewhere does not hold tenants at"));
+  CHECK(row_of(fleet, slug)->status == "active");
+  CHECK(database_exists("db_" + slug));
+
+  const auto dropped = fleet.migrate({"deprovision", slug, "--drop-database", "--yes", "--server", "copy"});
+  INFO(dropped.all());
+  CHECK(dropped.exit_code == 0);
+  CHECK_FALSE(database_exists("db_" + slug));
+}

@@ -238,3 +238,31 @@ TEST_CASE("rotate-key refuses a bad DB_ENCRYPTION_KEY_PREVIOUS or encryption.for
              Catch::Contains("test.encryption.format is 'gcm', not a known format: cbc") && Catch::Contains("or v2"));
   CHECK(central_rows(fleet) == rows_before);
 }
+
+TEST_CASE(
+    "rotate-key refuses while a password rotation is unfinished, and a side row whose tenant is gone does not count",
+    "[integration][rotate_key]") {
+  RotatingFleet rotating;
+  auto& fleet = rotating.fleet;
+  support::admin_exec(
+      "CREATE TABLE tenants_password_rotations (tenant_id text PRIMARY KEY, password_encrypted text NOT NULL, "
+      "started_at timestamptz NOT NULL DEFAULT now())",
+      fleet.central_db());
+  support::admin_exec("INSERT INTO tenants_password_rotations (tenant_id, password_encrypted) VALUES ('" +
+                          rotating.old_cbc.id + "', 'x'), ('gone-tenant', 'y')",
+                      fleet.central_db());
+  const auto rows_before = central_rows(fleet);
+  const auto refused = fleet.migrate({"rotate-key"}, rotating.with_previous());
+  INFO(refused.all());
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Catch::Contains("a password rotation is unfinished for tenant id " + rotating.old_cbc.id +
+                                          ": run migrate rotate-password"));
+  CHECK(refused.err.find("gone-tenant") == std::string::npos);
+  CHECK(central_rows(fleet) == rows_before);
+
+  support::admin_exec("DELETE FROM tenants_password_rotations WHERE tenant_id = '" + rotating.old_cbc.id + "'",
+                      fleet.central_db());
+  const auto rotated = fleet.migrate({"rotate-key"}, rotating.with_previous());
+  INFO(rotated.all());
+  CHECK(rotated.exit_code == 0);
+}

@@ -68,6 +68,27 @@ std::optional<TenantRecord> TenantRegistry::find(const std::string& slug_or_id) 
   }
 }
 
+std::optional<TenantRecord> TenantRegistry::find_slug(const std::string& slug) {
+  try {
+    pqxx::nontransaction tx(central_);
+    const auto rows =
+        tx.exec_params(std::string("SELECT ") + columns + " FROM " + table_ + " WHERE slug::text = $1 LIMIT 1", slug);
+    if (rows.empty()) return std::nullopt;
+    return to_record(rows[0]);
+  } catch (...) {
+    pg::rethrow_as_error(&central_);
+  }
+}
+
+bool TenantRegistry::id_exists(const std::string& id) {
+  try {
+    pqxx::nontransaction tx(central_);
+    return !tx.exec_params("SELECT 1 FROM " + table_ + " WHERE id::text = $1", id).empty();
+  } catch (...) {
+    pg::rethrow_as_error(&central_);
+  }
+}
+
 std::vector<TenantRecord> TenantRegistry::active_page(const PageCursor& after, int limit) {
   try {
     pqxx::nontransaction tx(central_);

@@ -13,16 +13,18 @@ TenantRows::TenantRows(pg::Connection& central, std::string table)
     : central_(central), table_name_(table), table_(pg::quote_qualified(table)) {}
 
 std::optional<TenantRecord> TenantRows::find_slug(const std::string& slug) {
+  return TenantRegistry(central_, table_name_).find_slug(slug);
+}
+
+bool TenantRows::id_exists(const std::string& id) {
+  return TenantRegistry(central_, table_name_).id_exists(id);
+}
+
+bool TenantRows::try_lock_slug(const std::string& slug) {
   try {
     pqxx::nontransaction tx(central_);
-    const auto rows = tx.exec_params("SELECT id::text FROM " + table_ + " WHERE slug::text = $1 LIMIT 1", slug);
-    if (rows.empty()) return std::nullopt;
-    const auto id = rows[0][0].as<std::string>("");
-    tx.commit();
-    // The record as every command reads it (the same checks of its values).
-    return TenantRegistry(central_, table_name_).find(id);
-  } catch (const Error&) {
-    throw;
+    return tx.exec_params("SELECT pg_try_advisory_lock(hashtext('migrate provision'), hashtext($1))", slug)[0][0]
+        .as<bool>();
   } catch (...) {
     pg::rethrow_as_error(&central_);
   }
@@ -53,6 +55,20 @@ bool TenantRows::set_status(const std::string& id, const std::string& status) {
     pqxx::work tx(central_);
     const auto result =
         tx.exec_params("UPDATE " + table_ + " SET status = $2, updated_at = now() WHERE id::text = $1", id, status);
+    tx.commit();
+    return result.affected_rows() == 1;
+  } catch (...) {
+    pg::rethrow_as_error(&central_);
+  }
+}
+
+bool TenantRows::activate_provisioning(const std::string& id) {
+  try {
+    pqxx::work tx(central_);
+    const auto result =
+        tx.exec_params("UPDATE " + table_ +
+                           " SET status = 'active', updated_at = now() WHERE id::text = $1 AND status = 'provisioning'",
+                       id);
     tx.commit();
     return result.affected_rows() == 1;
   } catch (...) {

@@ -12,6 +12,9 @@ int deprovision(const config::Settings& settings, const DeprovisionRequest& requ
   pg::Connection central(reader.target(), reader.connect_options());
   reader.close();
   registry::TenantRows rows(central, settings.tenants_table);
+  // Not while a provision of this slug runs: it would set the tenant active again, or lose its database under it.
+  if (!rows.try_lock_slug(request.slug))
+    throw InputError("a migrate provision or deprovision of " + request.slug + " is running; nothing was changed");
   const auto tenant = rows.find_slug(request.slug);
   if (!tenant) throw InputError("no tenant with slug " + request.slug + "; nothing was changed");
 
@@ -27,30 +30,47 @@ int deprovision(const config::Settings& settings, const DeprovisionRequest& requ
   }
 
   // Everything is checked before the question, so that a yes is not followed by a refusal.
-  const auto* server =
-      request.server.empty() ? server_of(settings, tenant->database) : &choose_server(settings, request.server);
-  if (server == nullptr)
-    throw InputError("tenant " + request.slug + " lives on " + tenant->database.server() +
-                     ", which no server under servers: names (by host and port); give --server NAME");
   if (!tenant->problem.empty())
     throw InputError("tenant " + request.slug + "'s row cannot be used: " + tenant->problem + "; nothing was changed");
-  ServerAdmin admin(*server);
+  const auto& server = server_of(settings, tenant->database, request.server);
+  ServerAdmin admin(server);
   admin.connect(settings.connect_timeout);
   const auto& database = tenant->database.dbname;
   const auto& role = tenant->database.user;
-  if (const auto owner = admin.database_owner(database); owner && *owner != role)
+  const auto owner = admin.database_owner(database);
+  if (owner && *owner != role)
     throw InputError("database " + database + " is owned by " + *owner + ", not by the tenant's role " + role +
                      ": not dropped; nothing was changed");
-  if (!confirm("Drop database " + database + " and role " + role + " of tenant " + request.slug + " on server " +
-               server->name + " (" + tenant->database.server() + ")? Its data is lost for good."))
+  // With its database gone (an earlier deprovision stopped half way), the role is dropped only if
+  // it has the name this server gives the tenant's role: a row's db_user alone is no proof.
+  const bool drop_role = owner || role == name_for(server.role_name, request.slug, "role name");
+  if (!admin.may_drop(role))
+    throw InputError("the admin of server " + server.name + " may not drop database " + database + " or role " + role +
+                     " (it needs to be a superuser, or to have CREATEROLE and be a member of " + role +
+                     "); nothing was changed");
+  const std::string what =
+      (owner ? "database " + database : "") + (owner && drop_role ? " and " : "") + (drop_role ? "role " + role : "");
+  if (what.empty()) {
+    rows.set_status(tenant->id, "deleted");
+    reporter.line(request.slug + ": status deleted; database " + database + " is not on server " + server.name +
+                  ", and role " + role + " is not one this server names, so neither was dropped");
+    return exit_ok;
+  }
+  if (!confirm("Drop " + what + " of tenant " + request.slug + " on server " + server.name + " (" +
+               tenant->database.server() + ")? Its data is lost for good."))
     throw InputError("not confirmed; nothing was changed");
 
   // Deleted first, so that no run starts on it while it goes.
   rows.set_status(tenant->id, "deleted");
-  admin.drop_database(database);
-  admin.drop_role(role);
-  reporter.line(request.slug + ": status deleted; database " + database + " and role " + role + " dropped on server " +
-                server->name);
+  try {
+    if (owner) admin.drop_database(database);
+    if (drop_role) admin.drop_role(role);
+  } catch (const Error& error) {
+    throw RunError(request.slug + ": status deleted, but the drop failed: " + error.what() +
+                   "; run the same command again to finish");
+  }
+  reporter.line(request.slug + ": status deleted; " + what + " dropped on server " + server.name +
+                (owner ? "" : " (database " + database + " was not there)"));
   return exit_ok;
 }
 

@@ -18,22 +18,6 @@ namespace {
 
 constexpr std::size_t max_slug = 48;
 
-// Held on the central connection while a provision runs: a second `migrate provision` of the same
-// slug would otherwise take the first one's row for a crashed run's and undo its work.
-void lock_slug(pg::Connection& central, const std::string& slug) {
-  try {
-    pqxx::nontransaction tx(central);
-    const bool locked =
-        tx.exec_params("SELECT pg_try_advisory_lock(hashtext('migrate provision'), hashtext($1))", slug)[0][0]
-            .as<bool>();
-    if (!locked) throw InputError("another migrate provision of " + slug + " is running; nothing was changed");
-  } catch (const Error&) {
-    throw;
-  } catch (...) {
-    pg::rethrow_as_error(&central);
-  }
-}
-
 // The tenant's pieces as this run knows them, undone together when it fails.
 struct Provisioning {
   std::string id;
@@ -56,9 +40,18 @@ std::string undo(ServerAdmin& admin, registry::TenantRows& rows, pg::Connection&
     // A stop request cancels statements in flight until the process ends: not these.
     const pg::ShieldFromCancel shield_central(central);
     const pg::ShieldFromCancel shield_admin(admin.connection());
-    attempt("database " + tenant.database, [&] { admin.drop_database(tenant.database); });
+    // Only a database of the tenant's own role is dropped, never one of the same name owned by another.
+    attempt("database " + tenant.database, [&] {
+      const auto owner = admin.database_owner(tenant.database);
+      if (owner && *owner != tenant.role) throw RunError("it is owned by " + *owner + ", so it was left alone");
+      if (owner) admin.drop_database(tenant.database);
+    });
     attempt("role " + tenant.role, [&] { admin.drop_role(tenant.role); });
-    if (!tenant.id.empty()) attempt("the tenant row", [&] { rows.delete_provisioning(tenant.id); });
+    if (!tenant.id.empty())
+      attempt("the tenant row", [&] {
+        if (!rows.delete_provisioning(tenant.id))
+          throw RunError("its status is no longer provisioning, so it was left as it is");
+      });
   }
   return left;
 }
@@ -81,23 +74,32 @@ int provision(const config::Settings& settings, const ProvisionRequest& request,
   Preflight preflight(settings);  // the migration files, the key and the central database, checked first
   pg::Connection central(preflight.central.target(), preflight.central.connect_options());
   preflight.central.close();
-  lock_slug(central, slug);
   registry::TenantRows rows(central, settings.tenants_table);
+  // A second provision of this slug at the same time would take this one's row for a crashed run's.
+  if (!rows.try_lock_slug(slug))
+    throw InputError("another migrate provision or deprovision of " + slug + " is running; nothing was changed");
 
   const auto existing = rows.find_slug(slug);
   if (existing && existing->status != "provisioning")
     throw InputError("tenant " + slug + " already exists (status " + existing->status + "); nothing was changed");
+  // `migrate tenant X` finds a tenant by slug or id: a slug that is another tenant's id would be ambiguous.
+  if (!existing && rows.id_exists(slug))
+    throw InputError("'" + slug + "' is the id of an existing tenant; choose another slug; nothing was changed");
 
   Provisioning tenant;
   crypto::Secret password;
   const config::ServerSettings* server = nullptr;
   if (existing) {
-    server =
-        request.server.empty() ? server_of(settings, existing->database) : &choose_server(settings, request.server);
-    if (server == nullptr)
-      throw InputError("tenant " + slug + " was left in provisioning on " + existing->database.server() +
-                       ", which no server under servers: names (by host and port); give --server NAME");
+    server = &server_of(settings, existing->database, request.server);
     tenant = {existing->id, existing->database.user, existing->database.dbname};
+    // Only a row this command wrote is completed: its names are what the server's patterns give.
+    // Another one (an application's own sign-up in progress, a hand-written row) is not ours to
+    // take over, reset the password of, or drop.
+    if (tenant.role != name_for(server->role_name, slug, "role name") ||
+        tenant.database != name_for(server->database_name, slug, "database name"))
+      throw InputError("tenant " + slug + " is in provisioning, but its database " + tenant.database + " and role " +
+                       tenant.role + " are not the names server " + server->name +
+                       " gives it: it was not started by migrate provision; nothing was changed");
     try {
       password = crypto::decrypt_password(existing->password_encrypted, preflight.key);
     } catch (const crypto::DecryptError& error) {
@@ -148,8 +150,8 @@ int provision(const config::Settings& settings, const ProvisionRequest& request,
       throw InterruptedError("stopped by " + interrupt::signal_name(), interrupt::signal_number());
     if (outcome.state != TenantState::migrated && outcome.state != TenantState::up_to_date)
       throw RunError("its migrations failed: " + outcome.reason);
-    if (!rows.set_status(tenant.id, "active"))
-      throw RunError("the row of tenant " + slug + " disappeared while it was provisioned");
+    if (!rows.activate_provisioning(tenant.id))
+      throw RunError("the row of tenant " + slug + " was changed or removed while it was provisioned");
   } catch (const std::exception& error) {
     const auto left = undo(admin, rows, central, tenant);
     const std::string undone =

@@ -15,6 +15,7 @@
 #include "migrate/pg/errors.hpp"
 #include "migrate/pg/quote.hpp"
 #include "migrate/registry/password_rotations.hpp"
+#include "migrate/registry/tenant_registry.hpp"
 #include "migrate/runner/password_storage.hpp"
 
 namespace migrate::runner {
@@ -93,7 +94,11 @@ void refuse_pending_rotations(const config::Settings& settings, pg::Connection& 
   std::vector<std::string> ids;
   try {
     registry::PasswordRotations rotations(central, settings.tenants_table);
-    if (rotations.exists()) ids = rotations.pending_tenant_ids();
+    registry::TenantRegistry tenants(central, settings.tenants_table);
+    // A side row whose tenant is gone (removed by an undone provision) has nothing to finish.
+    if (rotations.exists())
+      for (const auto& id : rotations.pending_tenant_ids())
+        if (tenants.id_exists(id)) ids.push_back(id);
   } catch (const Error& error) {
     throw InputError(std::string("cannot read the password rotations table: ") + error.what() +
                      "; nothing was changed");

@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include <vector>
+
 #include "migrate/core/error.hpp"
 #include "migrate/pg/errors.hpp"
 #include "migrate/pg/quote.hpp"
@@ -34,12 +36,30 @@ const config::ServerSettings& choose_server(const config::Settings& settings, co
                    ")");
 }
 
-const config::ServerSettings* server_of(const config::Settings& settings, const pg::Endpoint& endpoint) {
-  for (const auto& server : settings.servers) {
+const config::ServerSettings& server_of(const config::Settings& settings, const pg::Endpoint& endpoint,
+                                        const std::string& name) {
+  const auto at = [&](const config::ServerSettings& server) {
     const auto where = ServerAdmin(server).tenant_endpoint(endpoint.dbname, endpoint.user);
-    if (where.host == endpoint.host && where.port == endpoint.port) return &server;
+    return where.host == endpoint.host && where.port == endpoint.port;
+  };
+  if (!name.empty()) {
+    const auto& server = choose_server(settings, name);
+    if (!at(server))
+      throw InputError("server " + name + " does not hold tenants at " + endpoint.server() +
+                       " (its host and port say otherwise); nothing was changed");
+    return server;
   }
-  return nullptr;
+  std::vector<const config::ServerSettings*> found;
+  for (const auto& server : settings.servers)
+    if (at(server)) found.push_back(&server);
+  if (found.size() == 1) return *found.front();
+  if (found.empty())
+    throw InputError("no server under servers: holds tenants at " + endpoint.server() +
+                     " (by host and port); nothing was changed");
+  std::string names;
+  for (const auto* server : found) names += (names.empty() ? "" : ", ") + server->name;
+  throw InputError("several servers hold tenants at " + endpoint.server() + " (" + names +
+                   "): choose one with --server NAME; nothing was changed");
 }
 
 std::string name_for(const std::string& pattern, const std::string& slug, const std::string& what) {
@@ -68,7 +88,7 @@ void ServerAdmin::connect(std::chrono::seconds timeout) {
   try {
     db_ = std::make_unique<pg::Connection>(target_, pg::ConnectOptions{timeout});
   } catch (const Error& error) {
-    throw RunError("cannot connect to server " + server_.name + ": " + error.what());
+    throw InputError("cannot connect to server " + server_.name + ": " + error.what() + "; nothing was changed");
   }
 }
 
@@ -124,8 +144,38 @@ void ServerAdmin::create_database(const std::string& database, const std::string
   exec("REVOKE CONNECT, TEMPORARY ON DATABASE " + pg::quote_identifier(database) + " FROM PUBLIC");
 }
 
+bool ServerAdmin::may_drop(const std::string& owner) {
+  try {
+    pqxx::nontransaction tx(*db_);
+    const auto row = tx.exec_params(
+        "SELECT (me.rolsuper OR (me.rolcreaterole AND NOT coalesce(them.rolsuper, false))) "
+        "AND (them.oid IS NULL OR pg_has_role(current_user, them.oid, 'MEMBER')) "
+        "FROM pg_roles me LEFT JOIN pg_roles them ON them.rolname = $1 WHERE me.rolname = current_user",
+        owner)[0];
+    return row[0].as<bool>(false);
+  } catch (...) {
+    pg::rethrow_as_error(db_.get());
+  }
+}
+
 void ServerAdmin::drop_database(const std::string& database) {
-  exec("DROP DATABASE IF EXISTS " + pg::quote_identifier(database) + " WITH (FORCE)");
+  if (!database_owner(database)) return;
+  // Not DROP DATABASE ... WITH (FORCE): for an admin that is not superuser it fails whenever an
+  // autovacuum worker is in the database ("must be a member of the role whose process is being
+  // terminated"). No new session, then the sessions ended, then a plain DROP, which also stops
+  // autovacuum and waits (up to 5 s) for the ended sessions to go.
+  const auto name = pg::quote_identifier(database);
+  exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS false");
+  try {
+    pqxx::nontransaction tx(*db_);
+    tx.exec_params(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = $1 AND pid <> pg_backend_pid() AND usename IS NOT NULL",
+        database);
+  } catch (...) {
+    pg::rethrow_as_error(db_.get());
+  }
+  exec("DROP DATABASE IF EXISTS " + name);
 }
 
 void ServerAdmin::drop_role(const std::string& role) {

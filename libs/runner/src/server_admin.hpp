@@ -16,8 +16,11 @@ namespace migrate::runner {
 // no servers, has several and none was named, or has none of that name (listing the names).
 const config::ServerSettings& choose_server(const config::Settings& settings, const std::string& name);
 
-// The server whose tenant host and port are `endpoint`'s, or nothing.
-const config::ServerSettings* server_of(const config::Settings& settings, const pg::Endpoint& endpoint);
+// The server of a tenant at `endpoint`: `name` when given (InputError when its tenants are not at
+// that host and port), else the one server whose tenant host and port are `endpoint`'s (InputError
+// when none is, or several are: --server must say).
+const config::ServerSettings& server_of(const config::Settings& settings, const pg::Endpoint& endpoint,
+                                        const std::string& name);
 
 // `pattern` with {slug} replaced; InputError when the name is longer than PostgreSQL's 63 bytes.
 std::string name_for(const std::string& pattern, const std::string& slug, const std::string& what);
@@ -31,7 +34,7 @@ class ServerAdmin {
   // connection's. Database and user are the tenant's.
   pg::Endpoint tenant_endpoint(const std::string& database, const std::string& role) const;
 
-  // Opens the admin connection (RunError naming the server when it cannot).
+  // Opens the admin connection (InputError naming the server when it cannot: nothing was changed).
   void connect(std::chrono::seconds timeout);
 
   bool role_exists(const std::string& role);
@@ -46,6 +49,9 @@ class ServerAdmin {
   // Creates `database` owned by `owner`, and revokes CONNECT from PUBLIC: only its owner (and
   // superusers) may connect.
   void create_database(const std::string& database, const std::string& owner);
+  // Whether the admin may drop a database owned by `owner` (a member of it, or superuser) and drop
+  // role `owner` (not a superuser role; the admin has CREATEROLE or is superuser).
+  bool may_drop(const std::string& owner);
   // Ends the database's sessions and drops it; nothing when it is not there.
   void drop_database(const std::string& database);
   // Nothing when it is not there.

@@ -18,6 +18,12 @@ class TenantRegistry {
   // The tenant whose slug or id is `slug_or_id`, whatever its status.
   std::optional<TenantRecord> find(const std::string& slug_or_id);
 
+  // The tenant whose slug is exactly `slug` (never one whose id it is), whatever its status.
+  std::optional<TenantRecord> find_slug(const std::string& slug);
+
+  // Whether some tenant's id is `id`.
+  bool id_exists(const std::string& id);
+
   // Up to `limit` active tenants after `after`, in (slug, id) order, rows without a slug first:
   // pages of a stable listing, so a fleet of any size is streamed, not held.
   std::vector<TenantRecord> active_page(const PageCursor& after, int limit);
