@@ -98,6 +98,13 @@ int waiting_sessions_of(const std::string& role) {
       .as<int>();
 }
 
+// Neither the tenant's row nor its database nor its role is there.
+void require_nothing_left(const TestFleet& fleet, const std::string& slug) {
+  CHECK_FALSE(row_of(fleet, slug));
+  CHECK_FALSE(database_exists("db_" + slug));
+  CHECK_FALSE(role_exists("r_" + slug));
+}
+
 // A second migration that writes a shared catalog the test can lock (pg_db_role_setting): it waits
 // there while the test holds that lock, after the role and the database exist.
 void write_waiting_migration(TestFleet& fleet) {
@@ -168,9 +175,7 @@ TEST_CASE("provision: a migration that fails leaves no row, database or role, an
   CHECK_THAT(result.err, Catch::Contains("provision of " + slug + " failed"));
   CHECK_THAT(result.all(), Catch::Contains("20250101000002_broken.sql"));
   CHECK_THAT(result.err, Catch::Contains("its role, database and row were removed"));
-  CHECK_FALSE(row_of(fleet, slug));
-  CHECK_FALSE(database_exists("db_" + slug));
-  CHECK_FALSE(role_exists("r_" + slug));
+  require_nothing_left(fleet, slug);
 }
 
 TEST_CASE("provision: a bad slug, a slug in use, a role or a database already there are exit 2, nothing changed",
@@ -344,9 +349,7 @@ TEST_CASE("provision: Ctrl-C during its migrations undoes role, database and row
   INFO(result.all());
   CHECK(result.exit_code == 130);
   CHECK_THAT(result.all(), Catch::Contains("its role, database and row were removed"));
-  CHECK_FALSE(row_of(fleet, slug));
-  CHECK_FALSE(database_exists("db_" + slug));
-  CHECK_FALSE(role_exists("r_" + slug));
+  require_nothing_left(fleet, slug);
 }
 
 TEST_CASE("provision: a slug that is another tenant's id is refused, and deprovision finds tenants by slug only",
