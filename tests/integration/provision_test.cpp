@@ -352,7 +352,7 @@ TEST_CASE("provision: Ctrl-C during its migrations undoes role, database and row
   require_nothing_left(fleet, slug);
 }
 
-TEST_CASE("provision: a slug that is another tenant's id is refused, and deprovision finds tenants by slug only",
+TEST_CASE("provision: a slug that is the id of another tenant is refused, and deprovision finds tenants by slug only",
           "[integration][provision]") {
   Admin admin;
   TestFleet fleet(admin.servers());
@@ -403,7 +403,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "deprovision: two servers at the tenant's host and port need --server, and one that does not hold it is "
+    "deprovision: two servers at the host and port of the tenant need --server, and one that does not hold it is "
     "refused, nothing changed",
     "[integration][provision]") {
   Admin admin;

@@ -455,7 +455,7 @@ TEST_CASE("a value refused after NAME in dollar braces is expanded is shown as w
   }
 }
 
-TEST_CASE("servers: each server's admin connection, tenant host and port, and name patterns", "[config]") {
+TEST_CASE("servers: each server has an admin connection, tenant host and port, and name patterns", "[config]") {
   ::setenv("MIGRATE_TEST_ADMIN_PW", "s3cret", 1);
   const auto path = knexfile(
       "production:\n"
@@ -486,7 +486,8 @@ TEST_CASE("servers: each server's admin connection, tenant host and port, and na
   CHECK(settings.servers[1].role_name == "{slug}_owner");
 }
 
-TEST_CASE("servers: a missing connection, a pattern without {slug}, an unknown key are refused by name", "[config]") {
+TEST_CASE("servers: a missing connection, a pattern without the slug placeholder, an unknown key are refused by name",
+          "[config]") {
   const auto base = std::string("production:\n  connection: host=central\n  servers:\n    main:\n");
   CHECK_THAT(error_of(knexfile(base + "      host: db1\n"), "production"),
              Catch::Contains("production.servers.main.connection is missing"));
