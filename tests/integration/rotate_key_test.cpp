@@ -202,7 +202,7 @@ TEST_CASE("rotate-key --dry-run prints the counts and changes nothing", "[integr
   INFO(dry.all());
   CHECK(dry.exit_code == 0);
   require_no_previous_key(dry.all());
-  const auto& id = ring_of(fleet.key()).current().id;
+  const auto id = ring_of(fleet.key()).current().id;  // a copy: the ring is a temporary
   CHECK_THAT(dry.out, Catch::Contains("tenants: 5 (every status)\n") &&
                           Catch::Contains("under DB_ENCRYPTION_KEY_PREVIOUS: 3\n") &&
                           Catch::Contains("cbc -> cbc: 4\nv2 -> cbc: 1\n") &&
